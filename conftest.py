@@ -1,0 +1,140 @@
+"""Real servers for every test: testcontainers where a Docker engine answers, local processes otherwise.
+
+The same fixtures serve both ways, so the same tests run on a laptop with Docker and on machines
+without one (like CI here). Each test run gets fresh databases and its own broker names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Test files under shared/tests get module names starting with "shared." (importlib mode);
+# importing the real package first keeps pytest from putting a placeholder in its place.
+import shared  # noqa: F401
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
+import infra
+
+
+@dataclass(frozen=True)
+class Servers:
+    """Addresses of the servers under test, and how to stop and start the broker."""
+
+    pg_admin_dsn: str
+    redis_url: str
+    amqp_url: str
+    local: infra.InfraConfig | None = None
+
+    def stop_broker(self) -> None:
+        assert self.local is not None, "broker outages are exercised with local servers"
+        infra.stop_rabbitmq(self.local)
+
+    def start_broker(self) -> None:
+        assert self.local is not None
+        infra.start_rabbitmq(self.local)
+
+
+def _docker_available() -> bool:
+    if os.environ.get("SUITE_TEST_SERVERS") == "local":
+        return False
+    try:
+        return (
+            subprocess.run(
+                ["docker", "info"],  # noqa: S607 - whichever docker the user has
+                capture_output=True,
+                timeout=5,
+            ).returncode
+            == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@contextlib.contextmanager
+def _containers() -> Iterator[Servers]:
+    from testcontainers.postgres import PostgresContainer
+    from testcontainers.rabbitmq import RabbitMqContainer
+    from testcontainers.redis import RedisContainer
+
+    with (
+        PostgresContainer("postgres:15", driver=None) as pg,
+        RedisContainer("redis:7") as redis,
+        RabbitMqContainer("rabbitmq:3.13") as rabbit,
+    ):
+        params = rabbit.get_connection_params()
+        yield Servers(
+            pg_admin_dsn=pg.get_connection_url(),
+            redis_url=f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0",
+            amqp_url=f"amqp://guest:guest@{params.host}:{params.port}/",
+        )
+
+
+@contextlib.contextmanager
+def _local() -> Iterator[Servers]:
+    # A state folder and ports of their own, so tests never touch what `make run` serves.
+    cfg = infra.InfraConfig.from_env("test", port_offset=1000)
+    already_running = infra.port_open(cfg.pg_port) and infra.port_open(cfg.amqp_port)
+    infra.start(cfg)
+    try:
+        yield Servers(cfg.pg_admin_dsn, cfg.redis_url, cfg.amqp_url, local=cfg)
+    finally:
+        if not already_running and os.environ.get("SUITE_KEEP_TEST_SERVERS") != "1":
+            infra.stop(cfg)
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    """PostgreSQL, Redis and RabbitMQ for this test session."""
+    with _containers() if _docker_available() else _local() as found:
+        yield found
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """A short random tag, so databases and broker names never collide across runs."""
+    return secrets.token_hex(4)
+
+
+def _run_sync(coro: Any) -> Any:
+    # Fixtures may be reached from inside a running event loop: run the coroutine on its own.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture(scope="session")
+def database_factory(servers: Servers, run_id: str) -> Iterator[Callable[[str], str]]:
+    """Create an empty database for this run; returns its postgresql:// URL. Dropped at the end."""
+    import asyncpg
+
+    created: list[str] = []
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(servers.pg_admin_dsn)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    def create(label: str) -> str:
+        name = f"t_{run_id}_{label}_{len(created)}"
+        _run_sync(admin(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        base = servers.pg_admin_dsn.rsplit("/", 1)[0]
+        return f"{base}/{name}"
+
+    yield create
+    for name in created:
+        with contextlib.suppress(Exception):
+            _run_sync(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,0 +1,248 @@
+"""Render the gateway's nginx.conf from its one Jinja2 source, for local, compose or k8s.
+
+Standard library and jinja2 only: tools import this file by path (or run it as a script) without
+the workspace packages, and nothing here may import `shared` or a service.
+
+    python gateway/nginx/render.py --target local --out .state/nginx/nginx.conf \
+        --prefix .state/nginx --upstream todos=127.0.0.1:8301,127.0.0.1:8302
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import jinja2
+
+TEMPLATE = Path(__file__).with_name("nginx.conf.j2")
+TARGETS = ("local", "compose", "k8s")
+SERVICES = ("auth", "users", "todos", "files")
+SERVICE_PORT = 8000  # every service listens on 8000 in its container or pod
+# Local replica i of a service listens on base + i - 1 (auth: 8101, 8102, ...).
+LOCAL_BASE_PORTS = {"auth": 8101, "users": 8201, "todos": 8301, "files": 8401}
+LOCAL_REPLICAS = 2
+CONTAINER_PREFIX = "/tmp"  # noqa: S108 - writable in the nginx and nginx-unprivileged images
+TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+# Anything interpolated into the config is checked first, so no value can inject directives.
+_HOST_PORT = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(\d+)$")
+_RATE = re.compile(r"^([1-9]\d*)r/([sm])$")
+_SIZE = re.compile(r"^[1-9]\d*[km]?$")
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_PATH_UNSAFE = re.compile(r'["\\$;{}\x00-\x1f]')
+
+
+def default_upstreams(target: str, *, k8s_namespace: str | None = None) -> dict[str, list[str]]:
+    """The service addresses each target uses unless told otherwise."""
+    if target == "local":
+        return {
+            name: [f"127.0.0.1:{base + i}" for i in range(LOCAL_REPLICAS)]
+            for name, base in LOCAL_BASE_PORTS.items()
+        }
+    if target == "compose":
+        return {name: [f"{name}:{SERVICE_PORT}"] for name in SERVICES}
+    if target == "k8s":
+        suffix = f".{k8s_namespace}.svc.cluster.local" if k8s_namespace else ""
+        return {name: [f"{name}{suffix}:{SERVICE_PORT}"] for name in SERVICES}
+    raise ValueError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
+
+
+def retry_after_seconds(rate: str) -> int:
+    """Seconds until a rate of `N r/s` or `N r/m` admits one more request, at least 1."""
+    match = _RATE.match(rate)
+    if match is None:
+        raise ValueError(f"rate {rate!r} must look like '10r/m' or '5r/s'")
+    per_second = int(match[1]) / (60 if match[2] == "m" else 1)
+    return max(1, math.ceil(1 / per_second))
+
+
+def render(
+    *,
+    target: str,
+    listen_port: int = 8080,
+    upstreams: Mapping[str, Sequence[str]] | None = None,
+    max_body_mib: int = 50,
+    prefix: str | None = None,
+    worker_processes: int = 1,
+    worker_connections: int = 1024,
+    auth_rate: str = "10r/m",
+    auth_burst: int = 10,
+    general_rate: str | None = None,
+    general_burst: int = 100,
+    default_max_body: str = "1m",
+    multipart_allowance_mib: int = 1,
+    proxy_connect_timeout_s: int = 2,
+    proxy_read_timeout_s: int = 30,
+    proxy_send_timeout_s: int = 30,
+    upstream_keepalive_timeout_s: int = 4,
+    k8s_namespace: str | None = None,
+) -> str:
+    """The nginx.conf text for `target`; `upstreams` overrides the target's defaults per service.
+
+    `prefix` is where pid and temp files go. For local without a prefix the paths stay relative,
+    which nginx resolves against its `-p` directory; compose and k8s default to /tmp.
+    """
+    merged = default_upstreams(target, k8s_namespace=_checked_namespace(k8s_namespace))
+    for name, servers in (upstreams or {}).items():
+        if name not in SERVICES:
+            raise ValueError(f"unknown service {name!r}; expected one of {', '.join(SERVICES)}")
+        merged[name] = [_checked_address(server) for server in servers]
+        if not merged[name]:
+            raise ValueError(f"service {name!r} needs at least one upstream address")
+    for label, value in (
+        ("listen_port", listen_port),
+        ("max_body_mib", max_body_mib),
+        ("worker_processes", worker_processes),
+        ("worker_connections", worker_connections),
+        ("auth_burst", auth_burst),
+        ("general_burst", general_burst),
+        ("proxy_connect_timeout_s", proxy_connect_timeout_s),
+        ("proxy_read_timeout_s", proxy_read_timeout_s),
+        ("proxy_send_timeout_s", proxy_send_timeout_s),
+        ("upstream_keepalive_timeout_s", upstream_keepalive_timeout_s),
+    ):
+        if value < 1:
+            raise ValueError(f"{label} must be at least 1, got {value}")
+    if not 1 <= listen_port <= 65535:
+        raise ValueError(f"listen_port {listen_port} is not a TCP port")
+    if multipart_allowance_mib < 0:
+        raise ValueError("multipart_allowance_mib must not be negative")
+    if not _SIZE.match(default_max_body):
+        raise ValueError(f"default_max_body {default_max_body!r} must look like '1m' or '512k'")
+    auth_retry_after = retry_after_seconds(auth_rate)
+    general_retry_after = retry_after_seconds(general_rate) if general_rate else auth_retry_after
+
+    return (
+        _environment()
+        .get_template(TEMPLATE.name)
+        .render(
+            target=target,
+            listen_host="127.0.0.1" if target == "local" else "0.0.0.0",  # noqa: S104 - in a container
+            listen_port=listen_port,
+            upstreams=merged,
+            paths=_paths(target, prefix),
+            worker_processes=worker_processes,
+            worker_connections=worker_connections,
+            max_fails=3,
+            fail_timeout_s=10,
+            upstream_keepalive=32,
+            upstream_keepalive_timeout_s=upstream_keepalive_timeout_s,
+            max_body_mib=max_body_mib,
+            multipart_allowance_mib=multipart_allowance_mib,
+            default_max_body=default_max_body,
+            auth_rate=auth_rate,
+            auth_burst=auth_burst,
+            auth_retry_after_s=auth_retry_after,
+            general_rate=general_rate,
+            general_burst=general_burst,
+            general_retry_after_s=general_retry_after,
+            proxy_connect_timeout_s=proxy_connect_timeout_s,
+            proxy_read_timeout_s=proxy_read_timeout_s,
+            proxy_send_timeout_s=proxy_send_timeout_s,
+        )
+    )
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE.parent),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - the output is nginx config, not HTML; inputs are validated
+    )
+
+
+def _paths(target: str, prefix: str | None) -> dict[str, str]:
+    if prefix is None:
+        base = "" if target == "local" else CONTAINER_PREFIX + "/"
+    elif not prefix or _PATH_UNSAFE.search(prefix):
+        raise ValueError(f"prefix {prefix!r} must be a plain path (no quotes, '$', ';' or braces)")
+    else:
+        base = prefix.rstrip("/") + "/"
+    paths = {f"{name}_temp": f"{base}{name}_temp" for name in TEMP_DIRS}
+    paths["pid"] = f"{base}nginx.pid"
+    return paths
+
+
+def _checked_address(server: str) -> str:
+    match = _HOST_PORT.match(server)
+    if match is None or not 1 <= int(match[1]) <= 65535:
+        raise ValueError(f"upstream address {server!r} must be host:port")
+    return server
+
+
+def _checked_namespace(namespace: str | None) -> str | None:
+    if namespace is not None and not _DNS_LABEL.match(namespace):
+        raise ValueError(f"k8s namespace {namespace!r} is not a DNS label")
+    return namespace
+
+
+def _parse_upstream(value: str) -> tuple[str, list[str]]:
+    name, sep, servers = value.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{value!r} must look like todos=HOST:PORT[,HOST:PORT]")
+    return name.strip(), [server.strip() for server in servers.split(",") if server.strip()]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Render the gateway's nginx.conf.")
+    parser.add_argument("--target", choices=TARGETS, required=True)
+    parser.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    parser.add_argument("--listen", type=int, default=8080, dest="listen_port")
+    parser.add_argument(
+        "--upstream",
+        type=_parse_upstream,
+        action="append",
+        default=[],
+        metavar="SERVICE=HOST:PORT[,HOST:PORT]",
+        help="override one service's replicas; repeat per service",
+    )
+    parser.add_argument("--max-body-mib", type=int, default=50)
+    parser.add_argument("--prefix", type=Path, help="directory for pid and temp files")
+    parser.add_argument("--worker-processes", type=int, default=1)
+    parser.add_argument("--auth-rate", default="10r/m")
+    parser.add_argument("--auth-burst", type=int, default=10)
+    parser.add_argument("--general-rate", help="e.g. 50r/s; off unless given")
+    parser.add_argument("--general-burst", type=int, default=100)
+    parser.add_argument("--proxy-read-timeout", type=int, default=30)
+    parser.add_argument("--namespace", help="k8s only: qualify Service names with this namespace")
+    args = parser.parse_args(argv)
+
+    prefix: Path | None = args.prefix
+    if prefix is not None and args.target == "local":
+        prefix = prefix.resolve()  # container targets name paths inside the container, as given
+    try:
+        text = render(
+            target=args.target,
+            listen_port=args.listen_port,
+            upstreams=dict(args.upstream),
+            max_body_mib=args.max_body_mib,
+            prefix=str(prefix) if prefix else None,
+            worker_processes=args.worker_processes,
+            auth_rate=args.auth_rate,
+            auth_burst=args.auth_burst,
+            general_rate=args.general_rate,
+            general_burst=args.general_burst,
+            proxy_read_timeout_s=args.proxy_read_timeout,
+            k8s_namespace=args.namespace,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    if prefix is not None and args.target == "local":
+        prefix.mkdir(parents=True, exist_ok=True)  # nginx creates the temp dirs, not their parent
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

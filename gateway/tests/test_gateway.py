@@ -1,0 +1,555 @@
+"""The gateway's contract, checked against the real nginx in front of in-process echo replicas.
+
+Each replica answers with JSON naming itself and echoing what it received. Paths ending in
+`/_problem/<status>` answer that status with a problem+json body; paths ending in `/_slow` answer
+late. Every test gets its own replicas and nginx, so marking a replica down never leaks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+SERVICES = ("auth", "users", "todos", "files")
+ECHOED_HEADERS = (
+    "authorization",
+    "x-request-id",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "host",
+    "connection",
+    "traceparent",
+    "tracestate",
+)
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+SLOW_SECONDS = 3.0
+
+
+class EchoHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so the upstream keepalive pool is exercised
+    server: EchoServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the assertions say what happened."""
+
+    def handle_any(self) -> None:
+        received = self.read_body()
+        replica = self.server.replica
+        replica.record(self.command, self.path)
+        if "/_problem/" in self.path:
+            status = int(self.path.rsplit("/", 1)[1])
+            self.reply(status, replica.problem_body(status), "application/problem+json")
+            return
+        if self.path.endswith("/_slow"):
+            time.sleep(SLOW_SECONDS)
+        echo = {
+            "replica": replica.name,
+            "method": self.command,
+            "path": self.path,
+            "body_bytes": received,
+            "headers": {name: self.headers.get(name) for name in ECHOED_HEADERS},
+        }
+        self.reply(200, json.dumps(echo).encode(), "application/json")
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+    def read_body(self) -> int:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            total = 0
+            while size := int(self.rfile.readline().split(b";")[0], 16):
+                total += len(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            return total
+        return len(self.rfile.read(int(self.headers.get("content-length", 0))))
+
+    def reply(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        # A service sets its own X-Request-ID; the gateway must not pass a second one on.
+        self.send_header("X-Request-ID", f"from-{self.server.replica.name}")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class EchoServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, replica: Replica) -> None:
+        self.replica = replica
+        self.connections: set[socket.socket] = set()
+        super().__init__(("127.0.0.1", 0), EchoHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.connections.discard(request)
+        super().shutdown_request(request)
+
+
+@dataclass
+class Replica:
+    """One in-process replica of a service; `stop()` kills it, kept-alive connections included."""
+
+    name: str
+    hits: list[tuple[str, str]] = field(default_factory=list)
+    server: EchoServer | None = None
+
+    def start(self) -> None:
+        self.server = EchoServer(self)
+        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        assert self.server is not None
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def record(self, method: str, path: str) -> None:
+        self.hits.append((method, path))
+
+    def problem_body(self, status: int) -> bytes:
+        return json.dumps(
+            {
+                "type": "https://errors.example.test/rule",
+                "title": "Upstream rule",
+                "status": status,
+                "detail": f"said by {self.name}",
+                "code": "upstream_rule",
+            }
+        ).encode()
+
+    def stop(self) -> None:
+        if self.server is None:
+            return
+        self.server.shutdown()
+        self.server.server_close()
+        for connection in list(self.server.connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.server = None
+
+
+@dataclass
+class Gateway:
+    url: str
+    replicas: dict[str, list[Replica]]
+    access_log: Path
+
+    def client(self, timeout: float = 5.0) -> httpx.Client:
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=timeout)
+
+    def replica(self, detail: str) -> Replica:
+        """The replica that wrote a problem body, from its `detail`."""
+        name = detail.removeprefix("said by ")
+        return next(r for group in self.replicas.values() for r in group if r.name == name)
+
+    def hits(self, service: str) -> list[tuple[str, str]]:
+        return [hit for replica in self.replicas[service] for hit in replica.hits]
+
+    def raw_get(self, raw_path: str) -> tuple[int, bytes]:
+        """GET with the path sent byte for byte: httpx would normalise dot segments itself."""
+        host, port = self.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(
+                f"GET {raw_path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+            )
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        return int(head.split()[1]), body
+
+
+StartGateway = Callable[..., Gateway]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], error_log: Path) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"nginx exited with {process.returncode}: {error_log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"nginx did not listen on {port} within 10s: {error_log.read_text()}")
+
+
+@pytest.fixture
+def start_gateway(renderer: ModuleType, nginx_bin: str, prefix_dir: Path) -> Iterator[StartGateway]:
+    """Start two echo replicas per service and nginx in front; render options as keywords."""
+    replicas: list[Replica] = []
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(**options: Any) -> Gateway:
+        by_service = {s: [Replica(f"{s}-{i}") for i in (1, 2)] for s in SERVICES}
+        for replica in (r for group in by_service.values() for r in group):
+            replica.start()
+            replicas.append(replica)
+        port = free_port()
+        conf = prefix_dir / "nginx.conf"
+        conf.write_text(
+            renderer.render(
+                target="local",
+                listen_port=port,
+                upstreams={s: [r.address for r in group] for s, group in by_service.items()},
+                prefix=str(prefix_dir),
+                **options,
+            )
+        )
+        access_log, error_log = prefix_dir / "access.log", prefix_dir / "error.log"
+        with access_log.open("wb") as stdout, error_log.open("wb") as stderr:
+            process = subprocess.Popen(
+                [nginx_bin, "-p", str(prefix_dir), "-c", str(conf), "-g", "daemon off;"],
+                stdout=stdout,
+                stderr=stderr,
+            )
+        processes.append(process)
+        wait_for_port(port, process, error_log)
+        return Gateway(f"http://127.0.0.1:{port}", by_service, access_log)
+
+    yield start
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    for replica in replicas:
+        replica.stop()
+
+
+@pytest.fixture
+def gateway(start_gateway: StartGateway) -> Gateway:
+    return start_gateway()
+
+
+def assert_gateway_problem(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "about:blank"
+    assert problem["status"] == status
+    assert problem["code"] == code
+    assert problem["title"] and problem["detail"]
+    assert problem["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/api/v1/auth/login", "auth"),
+        ("/api/v1/auth/refresh", "auth"),
+        ("/.well-known/jwks.json", "auth"),
+        ("/api/v1/users", "users"),
+        ("/api/v1/users/me", "users"),
+        ("/api/v1/todos", "todos"),
+        ("/api/v1/todos/42?done=true&page=2", "todos"),
+        ("/api/v1/files", "files"),
+        ("/api/v1/files/abc/content", "files"),
+    ],
+)
+def test_routes_each_path_to_its_service_with_the_uri_unchanged(
+    gateway: Gateway, path: str, service: str
+) -> None:
+    with gateway.client() as client:
+        response = client.get(path)
+
+    assert response.status_code == 200
+    assert "location" not in response.headers
+    echo = response.json()
+    assert echo["replica"].startswith(f"{service}-")
+    assert echo["path"] == path
+
+
+@pytest.mark.parametrize("service", ["users", "todos", "files"])
+def test_collection_post_without_trailing_slash_is_proxied_not_redirected(
+    gateway: Gateway, service: str
+) -> None:
+    with gateway.client() as client:
+        response = client.post(f"/api/v1/{service}", json={"title": "x"})
+
+    assert response.status_code == 200
+    assert response.json()["method"] == "POST"
+    assert response.json()["path"] == f"/api/v1/{service}"
+
+
+def test_healthz_is_answered_by_nginx(gateway: Gateway) -> None:
+    with gateway.client() as client:
+        response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response.headers["server"] == "nginx"  # server_tokens off: no version
+    assert all(not gateway.hits(service) for service in SERVICES)
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/nope", "/api/v2/todos", "/api/v1/todosx", "/api/v1/auth", "/api/v1"]
+)
+def test_unknown_paths_are_problem_404_from_the_gateway(gateway: Gateway, path: str) -> None:
+    with gateway.client() as client:
+        response = client.get(path)
+
+    assert_gateway_problem(response, 404, "not_found")
+    assert all(not gateway.hits(service) for service in SERVICES)
+
+
+@pytest.mark.parametrize(
+    ("raw_path", "status"),
+    [
+        ("/metrics", 404),
+        ("/health/readiness", 404),
+        ("/health/liveness", 404),
+        ("/api/v1/todos/../../metrics", 404),
+        ("/api/v1/todos/../../../metrics", 404),
+        ("/api/v1/todos/%2e%2e/%2e%2e/%2e%2e/metrics", 404),
+        ("/api/v1/todos/..%2f..%2f..%2fmetrics", 404),
+        ("/api/v1/users/../../../health/readiness", 404),
+        ("//metrics", 404),
+        ("/api/v1/files/../../../../metrics", 400),  # climbs above the root: rejected outright
+    ],
+)
+def test_service_metrics_and_health_are_never_proxied(
+    gateway: Gateway, raw_path: str, status: int
+) -> None:
+    got, _ = gateway.raw_get(raw_path)
+
+    assert got == status
+    assert all(not gateway.hits(service) for service in SERVICES)
+
+
+def test_authorization_and_trace_context_are_forwarded_unchanged(gateway: Gateway) -> None:
+    headers = {
+        "Authorization": "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+        "traceparent": TRACEPARENT,
+        "tracestate": "vendor=opaque,other=1",
+        "X-Forwarded-For": "203.0.113.7",
+    }
+    with gateway.client() as client:
+        response = client.get("/api/v1/todos", headers=headers)
+
+    received = response.json()["headers"]
+    assert received["authorization"] == headers["Authorization"]
+    assert received["traceparent"] == TRACEPARENT
+    assert received["tracestate"] == headers["tracestate"]
+    assert received["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
+    assert received["x-real-ip"] == "127.0.0.1"
+    assert received["x-forwarded-proto"] == "http"
+    assert received["host"] == gateway.url.removeprefix("http://")
+    assert received["connection"] is None  # keep-alive to the upstream, HTTP/1.1
+
+
+@pytest.mark.parametrize("request_id", ["abc-123", "A.b_c-9", "x" * 128])
+def test_a_sane_request_id_is_kept_end_to_end(gateway: Gateway, request_id: str) -> None:
+    with gateway.client() as client:
+        response = client.get("/api/v1/users/me", headers={"X-Request-ID": request_id})
+
+    assert response.json()["headers"]["x-request-id"] == request_id
+    assert response.headers.get_list("x-request-id") == [request_id]
+
+
+@pytest.mark.parametrize(
+    "request_id", [None, "", "has space", "x" * 129, 'quo"te', "a/b", "caf\u00e9".encode()]
+)
+def test_a_missing_or_unsafe_request_id_is_replaced(
+    gateway: Gateway, request_id: str | bytes | None
+) -> None:
+    headers = {} if request_id is None else {"X-Request-ID": request_id}
+    with gateway.client() as client:
+        response = client.get("/api/v1/users/me", headers=headers)
+
+    generated = response.json()["headers"]["x-request-id"]
+    assert len(generated) == 32 and int(generated, 16) >= 0
+    assert response.headers.get_list("x-request-id") == [generated]
+
+
+def test_gateway_errors_carry_the_clients_request_id(gateway: Gateway) -> None:
+    with gateway.client() as client:
+        response = client.get("/nope", headers={"X-Request-ID": "trace-me-1"})
+
+    assert response.json()["request_id"] == "trace-me-1"
+    assert response.headers["x-request-id"] == "trace-me-1"
+
+
+def test_requests_are_balanced_over_both_replicas(gateway: Gateway) -> None:
+    with gateway.client() as client:
+        answered = {client.get("/api/v1/todos").json()["replica"] for _ in range(10)}
+
+    assert answered == {"todos-1", "todos-2"}
+
+
+def test_gets_keep_succeeding_when_one_replica_is_down(gateway: Gateway) -> None:
+    gateway.replicas["todos"][0].stop()
+
+    with gateway.client() as client:
+        responses = [client.get(f"/api/v1/todos/{i}") for i in range(10)]
+
+    assert [r.status_code for r in responses] == [200] * 10
+    assert {r.json()["replica"] for r in responses} == {"todos-2"}
+
+
+def test_a_post_answered_502_is_not_retried_and_its_body_passes_through(
+    gateway: Gateway,
+) -> None:
+    with gateway.client() as client:
+        response = client.post("/api/v1/todos/_problem/502", json={"title": "once"})
+
+    assert gateway.hits("todos") == [("POST", "/api/v1/todos/_problem/502")]
+    assert response.status_code == 502
+    assert response.content == gateway.replica(response.json()["detail"]).problem_body(502)
+
+
+def test_a_get_answered_502_is_retried_once_on_the_other_replica(gateway: Gateway) -> None:
+    with gateway.client() as client:
+        response = client.get("/api/v1/todos/_problem/502")
+
+    hits = gateway.hits("todos")
+    assert hits == [("GET", "/api/v1/todos/_problem/502")] * 2
+    assert {len(r.hits) for r in gateway.replicas["todos"]} == {1}
+    assert response.status_code == 502
+    assert response.json()["code"] == "upstream_rule"  # the last replica's own answer
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422, 500, 503])
+def test_upstream_problem_bodies_pass_through_untouched(gateway: Gateway, status: int) -> None:
+    with gateway.client() as client:
+        response = client.post(f"/api/v1/users/x/_problem/{status}")
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "upstream_rule"
+    assert response.content == gateway.replica(response.json()["detail"]).problem_body(status)
+
+
+def test_all_replicas_down_is_a_problem_502(gateway: Gateway) -> None:
+    for replica in gateway.replicas["files"]:
+        replica.stop()
+
+    with gateway.client() as client:
+        get = client.get("/api/v1/files/abc")
+        post = client.post("/api/v1/files", content=b"data")
+
+    assert_gateway_problem(get, 502, "bad_gateway")
+    assert_gateway_problem(post, 502, "bad_gateway")
+
+
+def test_a_slow_service_is_a_problem_504(start_gateway: StartGateway) -> None:
+    gateway = start_gateway(proxy_read_timeout_s=1)
+
+    with gateway.client(timeout=SLOW_SECONDS * 3) as client:
+        response = client.post("/api/v1/todos/_slow")
+
+    assert_gateway_problem(response, 504, "gateway_timeout")
+    assert len(gateway.hits("todos")) == 1
+
+
+@pytest.mark.parametrize("action", ["login", "register"])
+def test_credential_posts_are_rate_limited_per_client(
+    start_gateway: StartGateway, action: str
+) -> None:
+    gateway = start_gateway(auth_rate="10r/m", auth_burst=3)
+    path = f"/api/v1/auth/{action}"
+
+    with gateway.client() as client:
+        statuses = [client.post(path, json={}).status_code for _ in range(4)]
+        limited = client.post(path, json={})
+        reads = [client.get(path).status_code for _ in range(10)]
+        others = [client.post("/api/v1/todos", json={}).status_code for _ in range(10)]
+
+    assert statuses == [200] * 4  # one request plus the burst of 3
+    assert_gateway_problem(limited, 429, "rate_limited")
+    assert limited.headers["retry-after"] == "6"
+    assert reads == [200] * 10
+    assert others == [200] * 10
+    assert len(gateway.hits("auth")) == 4 + 10
+
+
+def test_bodies_over_the_route_limit_are_problem_413(start_gateway: StartGateway) -> None:
+    gateway = start_gateway(max_body_mib=1)  # files take 1 MiB + 1 MiB multipart allowance
+    mib = 1024 * 1024
+
+    with gateway.client() as client:
+        too_big_file = client.post("/api/v1/files", content=b"x" * (2 * mib + 1))
+        upload = client.post("/api/v1/files", content=b"x" * (2 * mib))
+        too_big_json = client.post("/api/v1/todos", content=b"x" * (mib + 1))
+        spooled = client.post("/api/v1/todos", content=b"x" * (mib - 1))
+
+    assert_gateway_problem(too_big_file, 413, "payload_too_large")
+    assert upload.status_code == 200
+    assert upload.json()["body_bytes"] == 2 * mib
+    assert_gateway_problem(too_big_json, 413, "payload_too_large")
+    assert spooled.status_code == 200  # spooled to client_body_temp under the prefix
+    assert spooled.json()["body_bytes"] == mib - 1
+
+
+def test_chunked_uploads_stream_to_the_files_service(gateway: Gateway) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(64):
+            yield b"y" * 65536
+
+    with gateway.client() as client:
+        response = client.put("/api/v1/files/abc/content", content=chunks())
+
+    assert response.status_code == 200
+    assert response.json()["body_bytes"] == 64 * 65536
+
+
+def test_access_log_is_one_json_object_per_request(gateway: Gateway) -> None:
+    headers = {"X-Request-ID": "log-me-1", "traceparent": TRACEPARENT, "User-Agent": "probe/1"}
+    with gateway.client() as client:
+        client.get("/api/v1/todos?page=2", headers=headers)
+
+    entry = wait_for_log_entry(gateway.access_log, "log-me-1")
+    assert entry["method"] == "GET"
+    assert entry["uri"] == "/api/v1/todos?page=2"
+    assert entry["status"] == 200
+    assert entry["upstream_status"] == "200"
+    assert entry["upstream_addr"] in {r.address for r in gateway.replicas["todos"]}
+    assert entry["traceparent"] == TRACEPARENT
+    assert entry["user_agent"] == "probe/1"
+    assert entry["remote_addr"] == "127.0.0.1"
+    assert isinstance(entry["body_bytes_sent"], int)
+    assert isinstance(entry["request_time"], float)
+    assert entry["upstream_response_time"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", entry["time"])
+
+
+def wait_for_log_entry(access_log: Path, request_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for line in access_log.read_text().splitlines():
+            entry: dict[str, Any] = json.loads(line)
+            if entry["request_id"] == request_id:
+                return entry
+        time.sleep(0.05)
+    pytest.fail(f"no access log entry for {request_id}: {access_log.read_text()}")

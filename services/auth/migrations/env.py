@@ -1,0 +1,5 @@
+from auth_service.models import Base
+from auth_service.settings import Settings
+from shared.migrations import run_env
+
+run_env(Base.metadata, default_url=lambda: Settings().async_database_url)  # type: ignore[call-arg]

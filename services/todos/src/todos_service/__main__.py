@@ -1,0 +1,15 @@
+"""`python -m todos_service api|migrate`."""
+
+from shared.entrypoint import run_service_cli
+
+from todos_service.consumers import HANDLERS
+from todos_service.main import MIGRATIONS_DIR, create_app
+from todos_service.settings import Settings
+
+if __name__ == "__main__":
+    run_service_cli(
+        settings_factory=Settings,  # type: ignore[arg-type]
+        create_app=create_app,
+        migrations_dir=MIGRATIONS_DIR,
+        consumed_event_types=lambda: [contract.type for contract in HANDLERS],
+    )

@@ -1,0 +1,5 @@
+"""Event handlers of the todos service: each calls the service layer, nothing else."""
+
+from shared.messaging.consumer import Handler
+
+HANDLERS: dict[type, Handler] = {}

@@ -1,0 +1,126 @@
+"""The idempotent consumer: each event is applied once, in one transaction with its inbox row.
+
+Outcomes: handled -> ack; already in the inbox -> ack (a redelivery); unreadable (bad JSON, unknown
+type or version, invalid data) -> reject to the dead-letter queue at once; handler failure -> requeue
+after a backoff, until the queue's delivery limit dead-letters it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aio_pika.abc import AbstractIncomingMessage
+from shared.events.envelope import DomainEvent, Envelope, UnsupportedEvent, parse_envelope
+from shared.messaging.broker import Broker
+from shared.messaging.topology import Topology, declare_consumer_queue
+from shared.metrics import EVENTS_CONSUMED
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+logger = logging.getLogger("shared.consumer")
+
+Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+
+
+class EventConsumer:
+    """Consumes the service's queue with manual acks and a bounded prefetch."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: async_sessionmaker[AsyncSession],
+        inbox: Table,
+        broker: Broker,
+        topology: Topology,
+        handlers: Mapping[type[DomainEvent], Handler],
+        prefetch: int = 16,
+        retry_base_seconds: float = 0.5,
+        retry_max_seconds: float = 30.0,
+    ) -> None:
+        self._sessions = session_factory
+        self._inbox = inbox
+        self._broker = broker
+        self._topology = topology
+        self._handlers = {contract.type: handler for contract, handler in handlers.items()}
+        self._contracts = {contract.type: contract for contract in handlers}
+        self._prefetch = prefetch
+        self._retry_base = retry_base_seconds
+        self._retry_max = retry_max_seconds
+        self.consuming = asyncio.Event()
+        """Set while subscribed to the queue (cleared during broker outages)."""
+
+    async def run(self) -> None:
+        """Consume until cancelled; re-subscribes after broker outages."""
+        while True:
+            try:
+                connection = await self._broker.connection()
+                channel = await connection.channel()
+                await channel.set_qos(prefetch_count=self._prefetch)
+                queue = await declare_consumer_queue(channel, self._topology, self._handlers)
+                await queue.consume(self.on_message)
+                logger.info("consuming %s", self._topology.queue)
+                closed = asyncio.Event()
+                channel.close_callbacks.add(lambda *_, closed=closed: closed.set())
+                self.consuming.set()
+                await closed.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("consumer of %s down; retrying", self._topology.queue, exc_info=True)
+            self.consuming.clear()
+            await asyncio.sleep(1.0)
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        event_type = message.type or "unknown"
+        try:
+            envelope, event = parse_envelope(message.body, self._contracts)
+        except UnsupportedEvent as exc:
+            logger.error("dead-lettering message %s: %s", message.message_id, exc)
+            EVENTS_CONSUMED.labels(type=event_type, outcome="dead_lettered").inc()
+            await message.reject(requeue=False)
+            return
+        try:
+            applied = await self._apply(envelope, event)
+        except Exception:
+            attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0)
+            delay = min(self._retry_base * 2**attempt, self._retry_max)
+            logger.warning(
+                "handler for %s %s failed (attempt %d); retrying in %.1fs",
+                envelope.type,
+                envelope.id,
+                attempt + 1,
+                delay,
+                exc_info=True,
+            )
+            EVENTS_CONSUMED.labels(type=envelope.type, outcome="retried").inc()
+            # Holding the message during the pause spaces the retries out; the queue's
+            # delivery limit bounds them and then dead-letters the message.
+            await asyncio.sleep(delay)
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+            return
+        EVENTS_CONSUMED.labels(
+            type=envelope.type, outcome="handled" if applied else "duplicate"
+        ).inc()
+        await message.ack()
+
+    async def _apply(self, envelope: Envelope, event: DomainEvent) -> bool:
+        """Record the event id and run the handler in one transaction; False if seen before."""
+        async with self._sessions() as session, session.begin():
+            first_time = (
+                await session.execute(
+                    insert(self._inbox)
+                    .values(event_id=envelope.id, type=envelope.type)
+                    .on_conflict_do_nothing(index_elements=["event_id"])
+                    .returning(self._inbox.c.event_id)
+                )
+            ).first()
+            if first_time is None:
+                return False
+            await self._handlers[envelope.type](session, event, envelope)
+        return True

@@ -1,0 +1,29 @@
+"""Prometheus metrics the shared library records; each process exposes them on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests served", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+HTTP_IN_FLIGHT = Gauge("http_requests_in_flight", "HTTP requests being served")
+TOKEN_REJECTIONS = Counter(
+    "auth_token_rejections_total", "Access tokens refused, by reason", ["reason"]
+)
+EVENTS_PUBLISHED = Counter("events_published_total", "Events confirmed by the broker", ["type"])
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "outbox_publish_failures_total", "Outbox publish attempts that failed", ["type"]
+)
+EVENTS_CONSUMED = Counter(
+    "events_consumed_total",
+    "Events taken from the queue, by outcome (handled, duplicate, retried, dead_lettered)",
+    ["type", "outcome"],
+)
+BROKER_CONNECTED = Gauge("broker_connected", "1 while the AMQP connection is open")

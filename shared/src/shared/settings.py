@@ -1,0 +1,60 @@
+"""Settings every service shares, read from the environment with one prefix per service."""
+
+from __future__ import annotations
+
+import socket
+from typing import Literal
+
+from pydantic import Field, PostgresDsn, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["local", "test", "production"]
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings; a service subclasses it and sets `env_prefix` (e.g. "TODOS_")."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    environment: Environment = "local"
+    service_name: str = "service"
+    replica: str = Field(default_factory=socket.gethostname)
+    log_level: str = "INFO"
+
+    database_url: PostgresDsn
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=5, ge=0, le=200)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=10_000, ge=0)
+
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    events_exchange: str = "domain-events"
+    events_prefetch: int = Field(default=16, ge=1, le=1000)
+    events_delivery_limit: int = Field(default=5, ge=1, le=100)
+    publish_timeout_seconds: float = Field(default=5.0, gt=0)
+    outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    run_workers: bool = True
+
+    redis_url: str | None = None
+
+    jwt_public_keys: str = Field(
+        description="Path to, or content of, the public key set: PEM(s) or a JWKS document."
+    )
+    jwt_issuer: str = "https://auth.suite.local"
+    jwt_audience: str = "suite-api"
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=30)
+
+    shutdown_drain_seconds: float = Field(default=0.0, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> ServiceSettings:
+        if self.environment == "production" and "guest:guest@" in self.amqp_url:
+            raise ValueError("the default RabbitMQ guest credentials are refused in production")
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        """The DSN with the asyncpg driver, whatever scheme the operator wrote."""
+        url = str(self.database_url)
+        scheme, _, rest = url.partition("://")
+        return f"postgresql+asyncpg://{rest}" if scheme != "postgresql+asyncpg" else url

@@ -1,0 +1,1 @@
+"""FastAPI glue of the shared library: problem handlers, auth dependency, health, app defaults."""

@@ -1,0 +1,216 @@
+"""Service defaults: the FastAPI app every service gets, and the runtime its lifespan builds once.
+
+A service passes its settings, routers, event tables and handlers; everything per-process (engine,
+session factory, token verifier, broker connection, relay and consumer tasks) is created here at
+start-up and closed at shutdown, never per request and never at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.db import build_engine, build_session_factory
+from shared.events.envelope import DomainEvent
+from shared.events.store import EventTables
+from shared.messaging.broker import Broker
+from shared.messaging.consumer import EventConsumer, Handler
+from shared.messaging.relay import OutboxRelay
+from shared.messaging.topology import Topology
+from shared.metrics import BROKER_CONNECTED
+from shared.settings import ServiceSettings
+from shared.tokens import TokenVerifier, load_public_keys
+from shared.web.auth import CurrentPrincipal
+from shared.web.health import HealthState
+from shared.web.health import router as health_router
+from shared.web.middleware import RequestContextMiddleware
+from shared.web.problems import install_problem_handlers
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What makes a service itself; the rest is the same for all of them."""
+
+    title: str
+    settings: ServiceSettings
+    routers: Sequence[APIRouter]
+    event_tables: EventTables
+    migrations_dir: Path
+    handlers: Mapping[type[DomainEvent], Handler] = field(default_factory=dict)
+    requires_redis: bool = False
+
+
+@dataclass
+class Runtime:
+    """Per-process resources, kept in `app.state.runtime`."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    verifier: TokenVerifier
+    broker: Broker
+    redis: aioredis.Redis | None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def migrations_head(migrations_dir: Path) -> str | None:
+    """The head revision the database must be at for this code to run."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(migrations_dir))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def plain_dsn(settings: ServiceSettings) -> str:
+    """The database URL without a SQLAlchemy driver suffix, as asyncpg wants it."""
+    url = settings.async_database_url
+    return "postgresql://" + url.partition("://")[2]
+
+
+def create_service_app(spec: ServiceSpec) -> FastAPI:
+    """A FastAPI app with problem details, request context, health, metrics and ping."""
+    settings = spec.settings
+    prefix = f"/api/v1/{settings.service_name}"
+    app = FastAPI(
+        title=spec.title,
+        lifespan=_lifespan(spec),
+        docs_url=f"{prefix}/docs",
+        redoc_url=None,
+        openapi_url=f"{prefix}/openapi.json",
+    )
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.state.health = HealthState()
+    app.include_router(health_router)
+    app.add_api_route("/metrics", _metrics, include_in_schema=False)
+    app.include_router(_ping_router(prefix))
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _ping_router(prefix: str) -> APIRouter:
+    router = APIRouter(prefix=prefix, tags=["meta"])
+
+    @router.get("/ping")
+    async def ping(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+        """Which replica answered, and for whom: the smallest authenticated round trip."""
+        settings: ServiceSettings = request.app.state.runtime.settings
+        return {
+            "service": settings.service_name,
+            "replica": settings.replica,
+            "subject": principal.user_id,
+        }
+
+    return router
+
+
+async def _metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _lifespan(spec: ServiceSpec):  # type: ignore[no-untyped-def]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = spec.settings
+        engine = build_engine(settings)
+        runtime = Runtime(
+            settings=settings,
+            engine=engine,
+            sessions=build_session_factory(engine),
+            verifier=TokenVerifier(
+                keys=load_public_keys(settings.jwt_public_keys),
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                leeway_seconds=settings.jwt_leeway_seconds,
+            ),
+            broker=Broker(settings.amqp_url, name=f"{settings.service_name}:{settings.replica}"),
+            redis=aioredis.from_url(settings.redis_url) if settings.redis_url else None,
+        )
+        app.state.runtime = runtime
+        app.state.token_verifier = runtime.verifier
+        _register_checks(app.state.health, runtime, spec)
+        if settings.run_workers:
+            runtime.tasks = _start_workers(runtime, spec)
+        try:
+            yield
+        finally:
+            for task in runtime.tasks:
+                task.cancel()
+            for task in runtime.tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await runtime.broker.close()
+            if runtime.redis is not None:
+                await runtime.redis.aclose()
+            await engine.dispose()
+
+    return lifespan
+
+
+def _register_checks(health: HealthState, runtime: Runtime, spec: ServiceSpec) -> None:
+    head = migrations_head(spec.migrations_dir)
+
+    async def database() -> None:
+        async with runtime.engine.connect() as connection:
+            current = (
+                await connection.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar_one_or_none()
+        if current != head:
+            raise RuntimeError(f"migrations at {current}, code expects {head}")
+
+    async def broker() -> None:
+        try:
+            await runtime.broker.connection()
+        finally:
+            BROKER_CONNECTED.set(1 if runtime.broker.connected else 0)
+
+    health.required["database"] = database
+    if runtime.redis is not None:
+        client = runtime.redis
+
+        async def redis_check() -> None:
+            await client.ping()
+
+        (health.required if spec.requires_redis else health.optional)["redis"] = redis_check
+    health.optional["broker"] = broker
+
+
+def _start_workers(runtime: Runtime, spec: ServiceSpec) -> list[asyncio.Task[None]]:
+    settings = runtime.settings
+    relay = OutboxRelay(
+        session_factory=runtime.sessions,
+        outbox=spec.event_tables.outbox,
+        broker=runtime.broker,
+        exchange=settings.events_exchange,
+        listen_dsn=plain_dsn(settings),
+        publish_timeout=settings.publish_timeout_seconds,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+    tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+    if spec.handlers:
+        consumer = EventConsumer(
+            session_factory=runtime.sessions,
+            inbox=spec.event_tables.inbox,
+            broker=runtime.broker,
+            topology=Topology(
+                exchange=settings.events_exchange,
+                service=settings.service_name,
+                delivery_limit=settings.events_delivery_limit,
+            ),
+            handlers=spec.handlers,
+            prefetch=settings.events_prefetch,
+        )
+        tasks.append(asyncio.create_task(consumer.run(), name="event-consumer"))
+    return tasks

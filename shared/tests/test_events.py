@@ -1,0 +1,437 @@
+"""Outbox, relay and idempotent consumer against a real PostgreSQL and RabbitMQ."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aio_pika
+import pytest
+from shared.db import make_metadata
+from shared.events import DomainEvent, Envelope, define_event_tables, record_event
+from shared.messaging.broker import Broker
+from shared.messaging.consumer import EventConsumer
+from shared.messaging.relay import OutboxRelay
+from shared.messaging.topology import Topology, declare_consumer_queue
+from sqlalchemy import Column, Integer, String, Table, func, insert, select, update
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+metadata = make_metadata()
+widget = Table("widget", metadata, Column("id", Integer, primary_key=True), Column("name", String))
+effect = Table(
+    "effect",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+)
+tables = define_event_tables(metadata)
+
+
+class WidgetCreated(DomainEvent):
+    type = "widget.created"
+    name: str
+
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+async def db(database_factory: Callable[[str], str]) -> AsyncIterator[dict[str, Any]]:
+    url = database_factory("events")
+    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    yield {"sessions": async_sessionmaker(engine, expire_on_commit=False), "dsn": url}
+    await engine.dispose()
+
+
+@pytest.fixture
+def topology(run_id: str) -> Topology:
+    """Broker names of this test only, so tests never see each other's messages."""
+    n = next(_names)
+    return Topology(exchange=f"test-{run_id}-{n}", service=f"svc-{run_id}-{n}", delivery_limit=2)
+
+
+@pytest.fixture
+async def broker(servers: Any) -> AsyncIterator[Broker]:
+    broker = Broker(servers.amqp_url, name="test")
+    yield broker
+    await broker.close()
+
+
+def relay_for(db: dict[str, Any], broker: Broker, topology: Topology, **kwargs: Any) -> OutboxRelay:
+    return OutboxRelay(
+        session_factory=db["sessions"],
+        outbox=tables.outbox,
+        broker=broker,
+        exchange=topology.exchange,
+        listen_dsn=db["dsn"],
+        publish_timeout=2.0,
+        **{"poll_seconds": 0.2, **kwargs},
+    )
+
+
+async def write_widget(db: dict[str, Any], name: str, *, commit: bool = True) -> Envelope:
+    sessions: async_sessionmaker[AsyncSession] = db["sessions"]
+    async with sessions() as session:
+        await session.execute(insert(widget).values(name=name))
+        envelope = await record_event(
+            session, tables.outbox, WidgetCreated(name=name), producer="test"
+        )
+        if commit:
+            await session.commit()
+        else:
+            await session.rollback()
+    return envelope
+
+
+class Collector:
+    """A plain queue bound to the exchange, recording every delivery (duplicates included)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    async def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        self.bodies.append(json.loads(message.body))
+        await message.ack()
+
+    @property
+    def ids(self) -> list[str]:
+        return [body["id"] for body in self.bodies]
+
+
+@pytest.fixture
+async def collector(broker: Broker, topology: Topology) -> Collector:
+    collector = Collector()
+    channel = await (await broker.connection()).channel()
+    queue = await declare_consumer_queue(channel, topology, ["widget.#"])
+    await queue.consume(collector.on_message)
+    return collector
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 15.0) -> None:
+    """Wait for eventual consistency with a bound, never a bare sleep."""
+    deadline = time.monotonic() + within
+    while True:
+        outcome = check()
+        if isinstance(outcome, Awaitable):
+            outcome = await outcome
+        if outcome:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def pending(db: dict[str, Any]) -> int:
+    async with db["sessions"]() as session:
+        query = select(func.count()).where(tables.outbox.c.published_at.is_(None))
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_rolled_back_transaction_publishes_nothing(
+    db: dict[str, Any], broker: Broker, topology: Topology, collector: Collector
+) -> None:
+    envelope = await write_widget(db, "ghost", commit=False)
+    relay = relay_for(db, broker, topology)
+    assert await relay.publish_pending() == 0
+    await asyncio.sleep(0.3)
+    assert str(envelope.id) not in collector.ids
+
+
+async def test_committed_event_survives_a_crash_before_publishing(
+    db: dict[str, Any], broker: Broker, topology: Topology, collector: Collector
+) -> None:
+    # The writer committed and no relay ran (it crashed); a relay started later still sends it.
+    envelope = await write_widget(db, "durable")
+    relay = relay_for(db, broker, topology)
+    await eventually(lambda: relay.publish_pending())
+    await eventually(lambda: str(envelope.id) in collector.ids)
+    body = collector.bodies[collector.ids.index(str(envelope.id))]
+    assert body["type"] == "widget.created" and body["version"] == 1
+    assert body["producer"] == "test" and body["data"] == {"name": "durable"}
+
+
+async def test_message_carries_amqp_properties(
+    db: dict[str, Any], broker: Broker, topology: Topology
+) -> None:
+    channel = await (await broker.connection()).channel()
+    queue = await declare_consumer_queue(channel, topology, ["widget.created"])
+    envelope = await write_widget(db, "props")
+    await relay_for(db, broker, topology).publish_pending()
+    message = await queue.get(timeout=5)
+    await message.ack()
+    assert message.message_id == str(envelope.id)
+    assert message.type == "widget.created"
+    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert message.content_type == "application/json"
+
+
+async def test_crash_between_publish_and_mark_sent_has_one_effect(
+    db: dict[str, Any], broker: Broker, topology: Topology
+) -> None:
+    class CrashAfterPublish(OutboxRelay):
+        async def _publish(self, *args: Any) -> None:
+            await super()._publish(*args)
+            raise ConnectionError("crashed before marking the row as sent")
+
+    applied: list[uuid.UUID] = []
+
+    async def handle(session: AsyncSession, _event: Any, envelope: Envelope) -> None:
+        await session.execute(insert(effect).values(event_id=envelope.id))
+        applied.append(envelope.id)
+
+    task = await start(consumer_for(db, broker, topology, handle))
+    try:
+        envelope = await write_widget(db, "twice")
+        assert await CrashAfterPublish(**relay_kwargs(db, broker, topology)).publish_pending() == 0
+        assert await pending(db) == 1
+        # The row is still pending, so the next (healthy) relay publishes it again.
+        await eventually(lambda: relay_until_sent(db, broker, topology))
+        await eventually(lambda: envelope.id in applied)
+        await asyncio.sleep(0.5)  # a duplicate, if any, has had time to arrive
+    finally:
+        task.cancel()
+    async with db["sessions"]() as session:
+        count = select(func.count()).where(effect.c.event_id == envelope.id)
+        assert (await session.execute(count)).scalar_one() == 1
+
+
+def relay_kwargs(db: dict[str, Any], broker: Broker, topology: Topology) -> dict[str, Any]:
+    return {
+        "session_factory": db["sessions"],
+        "outbox": tables.outbox,
+        "broker": broker,
+        "exchange": topology.exchange,
+        "listen_dsn": db["dsn"],
+        "publish_timeout": 2.0,
+    }
+
+
+async def relay_until_sent(db: dict[str, Any], broker: Broker, topology: Topology) -> bool:
+    # Backoff after a failure is real: move the due time forward instead of waiting it out.
+    async with db["sessions"]() as session, session.begin():
+        await session.execute(
+            update(tables.outbox)
+            .where(tables.outbox.c.published_at.is_(None))
+            .values(next_attempt_at=func.now())
+        )
+    await relay_for(db, broker, topology).publish_pending()
+    return await pending(db) == 0
+
+
+def consumer_for(
+    db: dict[str, Any],
+    broker: Broker,
+    topology: Topology,
+    handler: Callable[[AsyncSession, Any, Envelope], Awaitable[None]],
+) -> EventConsumer:
+    return EventConsumer(
+        session_factory=db["sessions"],
+        inbox=tables.inbox,
+        broker=broker,
+        topology=topology,
+        handlers={WidgetCreated: handler},
+        prefetch=8,
+        retry_base_seconds=0.05,
+        retry_max_seconds=0.2,
+    )
+
+
+async def start(consumer: EventConsumer) -> asyncio.Task[None]:
+    task = asyncio.create_task(consumer.run())
+    await asyncio.wait_for(consumer.consuming.wait(), timeout=10)
+    return task
+
+
+async def publish_raw(broker: Broker, topology: Topology, body: bytes, key: str) -> None:
+    channel = await (await broker.connection()).channel()
+    exchange = await channel.get_exchange(topology.exchange)
+    await exchange.publish(aio_pika.Message(body=body, type=key), routing_key=key)
+
+
+async def dead_letters(broker: Broker, topology: Topology) -> list[bytes]:
+    channel = await (await broker.connection()).channel()
+    queue = await channel.declare_queue(
+        topology.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    bodies = []
+    while (message := await queue.get(fail=False, timeout=5)) is not None:
+        bodies.append(message.body)
+        await message.ack()
+    return bodies
+
+
+async def test_same_event_delivered_twice_is_applied_once(
+    db: dict[str, Any], broker: Broker, topology: Topology
+) -> None:
+    calls: list[uuid.UUID] = []
+
+    async def handle(session: AsyncSession, _event: Any, envelope: Envelope) -> None:
+        await session.execute(insert(effect).values(event_id=envelope.id))
+        calls.append(envelope.id)
+
+    task = await start(consumer_for(db, broker, topology, handle))
+    try:
+        envelope = Envelope.wrap(WidgetCreated(name="dup"), producer="test")
+        body = envelope.model_dump_json().encode()
+        await publish_raw(broker, topology, body, "widget.created")
+        await publish_raw(broker, topology, body, "widget.created")
+        await eventually(lambda: envelope.id in calls)
+        await asyncio.sleep(0.5)
+    finally:
+        task.cancel()
+    assert calls.count(envelope.id) == 1
+    async with db["sessions"]() as session:
+        count = select(func.count()).where(effect.c.event_id == envelope.id)
+        assert (await session.execute(count)).scalar_one() == 1
+
+
+async def test_poison_messages_are_dead_lettered_and_consumption_goes_on(
+    db: dict[str, Any], broker: Broker, topology: Topology
+) -> None:
+    handled: list[str] = []
+
+    async def handle(_session: AsyncSession, event: Any, _envelope: Envelope) -> None:
+        handled.append(event.name)
+
+    task = await start(consumer_for(db, broker, topology, handle))
+    try:
+        future = Envelope.wrap(WidgetCreated(name="future"), producer="test").model_copy(
+            update={"version": 99}
+        )
+        bad_data = Envelope(type="widget.created", version=1, producer="t", data={"nom": 1})
+        for body in (
+            b"{not json",
+            future.model_dump_json().encode(),
+            bad_data.model_dump_json().encode(),
+        ):
+            await publish_raw(broker, topology, body, "widget.created")
+        good = Envelope.wrap(WidgetCreated(name="after-poison"), producer="test")
+        await publish_raw(broker, topology, good.model_dump_json().encode(), "widget.created")
+        await eventually(lambda: "after-poison" in handled)
+    finally:
+        task.cancel()
+    dead = await dead_letters(broker, topology)
+    assert len(dead) == 3
+    assert b"{not json" in dead
+
+
+async def test_failing_handler_is_retried_a_bounded_number_of_times(
+    db: dict[str, Any], broker: Broker, topology: Topology
+) -> None:
+    attempts: list[float] = []
+
+    async def always_fails(_session: AsyncSession, _event: Any, _envelope: Envelope) -> None:
+        attempts.append(time.monotonic())
+        raise RuntimeError("database is down")
+
+    task = await start(consumer_for(db, broker, topology, always_fails))
+    try:
+        doomed = Envelope.wrap(WidgetCreated(name="doomed"), producer="test")
+        await publish_raw(broker, topology, doomed.model_dump_json().encode(), "widget.created")
+        await eventually(lambda: len(attempts) >= 3)
+        await asyncio.sleep(1.0)  # no further attempts once the limit is spent
+    finally:
+        task.cancel()
+    # delivery_limit=2: the first delivery plus two redeliveries, then the dead-letter queue.
+    assert len(attempts) == 3
+    assert all(b > a for a, b in itertools.pairwise(attempts))
+    assert [json.loads(body)["id"] for body in await dead_letters(broker, topology)] == [
+        str(doomed.id)
+    ]
+
+
+async def test_transient_handler_failure_recovers_without_dead_lettering(
+    db: dict[str, Any], broker: Broker, topology: Topology
+) -> None:
+    outcomes: list[str] = []
+
+    async def flaky(session: AsyncSession, _event: Any, envelope: Envelope) -> None:
+        await session.execute(insert(effect).values(event_id=envelope.id))
+        if not outcomes:
+            outcomes.append("failed")
+            raise ConnectionError("blip")
+        outcomes.append("applied")
+
+    task = await start(consumer_for(db, broker, topology, flaky))
+    try:
+        envelope = Envelope.wrap(WidgetCreated(name="flaky"), producer="test")
+        await publish_raw(broker, topology, envelope.model_dump_json().encode(), "widget.created")
+        await eventually(lambda: "applied" in outcomes)
+    finally:
+        task.cancel()
+    assert outcomes == ["failed", "applied"]
+    assert await dead_letters(broker, topology) == []
+    async with db["sessions"]() as session:
+        # The failed attempt's write was rolled back with its inbox row.
+        count = select(func.count()).where(effect.c.event_id == envelope.id)
+        assert (await session.execute(count)).scalar_one() == 1
+
+
+async def test_two_relays_publish_each_event_once(
+    db: dict[str, Any], broker: Broker, topology: Topology, collector: Collector
+) -> None:
+    envelopes = [await write_widget(db, f"bulk-{i}") for i in range(150)]
+    relays = [relay_for(db, broker, topology, batch_size=20) for _ in range(2)]
+
+    async def drain(relay: OutboxRelay) -> None:
+        while await relay.publish_pending():
+            pass
+
+    await asyncio.gather(*(drain(relay) for relay in relays))
+    expected = {str(e.id) for e in envelopes}
+    await eventually(lambda: expected <= set(collector.ids))
+    await asyncio.sleep(0.3)
+    mine = [i for i in collector.ids if i in expected]
+    assert len(mine) == len(expected)  # none twice
+
+
+async def test_relay_is_woken_by_commit_not_by_polling(
+    db: dict[str, Any], broker: Broker, topology: Topology, collector: Collector
+) -> None:
+    relay = relay_for(db, broker, topology, poll_seconds=30)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(1.0)  # LISTEN is set up and the first pass is done
+        started = time.monotonic()
+        envelope = await write_widget(db, "prompt")
+        await eventually(lambda: str(envelope.id) in collector.ids, within=5)
+        assert time.monotonic() - started < 5  # far below the 30 s poll
+    finally:
+        task.cancel()
+
+
+async def test_events_written_while_the_broker_is_down_all_arrive(
+    servers: Any, db: dict[str, Any], topology: Topology
+) -> None:
+    if servers.local is None:
+        pytest.skip("stopping the broker is exercised with local servers")
+    broker = Broker(servers.amqp_url, name="outage")
+    received: list[uuid.UUID] = []
+
+    async def handle(_session: AsyncSession, _event: Any, envelope: Envelope) -> None:
+        received.append(envelope.id)
+
+    consumer = await start(consumer_for(db, broker, topology, handle))
+    relay = asyncio.create_task(relay_for(db, broker, topology, poll_seconds=0.5).run())
+    try:
+        first = await write_widget(db, "before-outage")
+        await eventually(lambda: first.id in received)
+        await asyncio.to_thread(servers.stop_broker)
+        during = [await write_widget(db, f"during-outage-{i}") for i in range(20)]
+        await asyncio.sleep(1.0)
+        assert await pending(db) >= 20  # kept safe in the outbox
+        await asyncio.to_thread(servers.start_broker)
+        await eventually(lambda: {e.id for e in during} <= set(received), within=60)
+    finally:
+        consumer.cancel()
+        relay.cancel()
+        await broker.close()
+    assert len(set(received) & {e.id for e in during}) == 20

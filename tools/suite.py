@@ -1,0 +1,285 @@
+"""`make run`: the whole suite on this machine, for real, behind nginx on http://127.0.0.1:8080.
+
+Starts PostgreSQL, Redis and RabbitMQ (tools/infra.py), creates one database and one role per
+service, generates a development RSA key pair once, runs every service's migrations, starts
+SUITE_REPLICAS replicas of each service and nginx in front, prints the URLs, and stops everything it
+started on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import infra
+
+ROOT = infra.ROOT
+SERVICES = ["auth", "users", "todos", "files"]
+
+
+@dataclass(frozen=True)
+class Replica:
+    service: str
+    index: int
+    port: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}-{self.index}"
+
+
+def say(message: str) -> None:
+    print(f"[suite] {message}", file=sys.stderr, flush=True)
+
+
+def replicas(count: int) -> list[Replica]:
+    base = int(os.environ.get("SUITE_SERVICE_BASE_PORT", 8100))
+    return [
+        Replica(service, index, base + 100 * position + index)
+        for position, service in enumerate(SERVICES)
+        for index in range(1, count + 1)
+    ]
+
+
+def db_password(service: str) -> str:
+    return f"{service}-local-dev"
+
+
+def create_databases(cfg: infra.InfraConfig) -> None:
+    """One role and one database per service; a role can connect only to its own database."""
+    env = {**os.environ, "PGPASSWORD": cfg.pg_password}
+    psql = ["psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(cfg.pg_port), "-U", "postgres"]
+    for service in SERVICES:
+        exists = subprocess.run(
+            [*psql, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{service}'"],  # noqa: S608 - constant names
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        if exists:
+            continue
+        statements = [
+            f"CREATE ROLE {service} LOGIN PASSWORD '{db_password(service)}'",
+            f"CREATE DATABASE {service} OWNER {service}",
+            f"REVOKE ALL ON DATABASE {service} FROM PUBLIC",
+        ]
+        for statement in statements:
+            subprocess.run([*psql, "-c", statement], env=env, check=True)
+        say(f"created database and role {service}")
+
+
+def ensure_keys(cfg: infra.InfraConfig) -> tuple[Path, Path]:
+    """A development RSA key pair, generated once; the private key is for auth only."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    keys = cfg.state / "keys"
+    private, public = keys / "jwt-private.pem", keys / "jwt-public.pem"
+    if not private.exists():
+        keys.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        private.chmod(0o600)
+        public.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        say(f"generated development key pair in {keys}")
+    return private, public
+
+
+def service_env(
+    cfg: infra.InfraConfig, service: str, public_key: Path, private_key: Path
+) -> dict[str, str]:
+    prefix = service.upper() + "_"
+    values = {
+        "ENVIRONMENT": "local",
+        "DATABASE_URL": (
+            f"postgresql://{service}:{db_password(service)}@127.0.0.1:{cfg.pg_port}/{service}"
+        ),
+        "AMQP_URL": cfg.amqp_url,
+        "REDIS_URL": cfg.redis_url,
+        "JWT_PUBLIC_KEYS": str(public_key),
+        "SHUTDOWN_DRAIN_SECONDS": os.environ.get("SUITE_DRAIN_SECONDS", "1"),
+    }
+    if service == "auth":
+        values["JWT_PRIVATE_KEY"] = str(private_key)
+    return {**os.environ, **{prefix + key: value for key, value in values.items()}}
+
+
+def load_renderer() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "gateway_render", ROOT / "gateway/nginx/render.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} not ready after {timeout:.0f}s")
+        time.sleep(0.25)
+
+
+class Suite:
+    """Everything `run` started, so that it stops exactly that."""
+
+    def __init__(self, cfg: infra.InfraConfig, count: int, gateway_port: int) -> None:
+        self.cfg = cfg
+        self.replicas = replicas(count)
+        self.gateway_port = gateway_port
+        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self) -> None:
+        infra.start(self.cfg)
+        create_databases(self.cfg)
+        private_key, public_key = ensure_keys(self.cfg)
+        for service in SERVICES:
+            env = service_env(self.cfg, service, public_key, private_key)
+            subprocess.run(
+                [sys.executable, "-m", f"{service}_service", "migrate"],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        say("migrations at head")
+        logs = self.cfg.state / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for replica in self.replicas:
+            env = service_env(self.cfg, replica.service, public_key, private_key)
+            env[f"{replica.service.upper()}_REPLICA"] = replica.name
+            out = (logs / f"{replica.name}.log").open("ab")
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    f"{replica.service}_service",
+                    "api",
+                    "--port",
+                    str(replica.port),
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            self.processes.append((replica.name, process))
+        for replica in self.replicas:
+            wait_ready(f"http://127.0.0.1:{replica.port}/health/readiness")
+        say(f"{len(self.replicas)} replicas ready")
+        self._start_gateway(public_key)
+
+    def _start_gateway(self, _public_key: Path) -> None:
+        prefix = self.cfg.state / "nginx"
+        infra._prepare_dir(prefix)
+        upstreams: dict[str, list[str]] = {}
+        for replica in self.replicas:
+            upstreams.setdefault(replica.service, []).append(f"127.0.0.1:{replica.port}")
+        renderer = load_renderer()
+        config = renderer.render(
+            target="local",
+            listen_port=self.gateway_port,
+            upstreams=upstreams,
+            max_body_mib=int(os.environ.get("FILES_MAX_UPLOAD_MIB", 50)),
+            prefix=str(prefix),
+        )
+        conf = prefix / "nginx.conf"
+        conf.write_text(config)
+        process = infra._spawn(
+            ["/usr/sbin/nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+            log=prefix / "nginx.log",
+        )
+        self.processes.append(("nginx", process))
+        wait_ready(f"http://127.0.0.1:{self.gateway_port}/healthz", timeout=20)
+
+    def stop(self) -> None:
+        for name, process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
+        for name, process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                say(f"{name} did not stop in 30s; killing it")
+                process.kill()
+        self.processes.clear()
+        infra.stop(self.cfg)
+
+    def describe(self) -> str:
+        base = f"http://127.0.0.1:{self.gateway_port}"
+        lines = [
+            "",
+            f"  gateway      {base}   (health: {base}/healthz)",
+            *(f"  {service:<12} {base}/api/v1/{service}/docs" for service in SERVICES),
+            "  replicas     "
+            + ", ".join(f"{r.name}=:{r.port}" for r in self.replicas)
+            + "   (/health/*, /metrics: direct only)",
+            f"  logs         {self.cfg.state / 'logs'}",
+            "",
+            "  Ctrl-C stops everything.",
+        ]
+        return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the whole suite locally behind nginx.")
+    parser.add_argument("--replicas", type=int, default=int(os.environ.get("SUITE_REPLICAS", 2)))
+    parser.add_argument(
+        "--gateway-port", type=int, default=int(os.environ.get("SUITE_GATEWAY_PORT", 8080))
+    )
+    args = parser.parse_args()
+    suite = Suite(infra.InfraConfig.from_env("local"), args.replicas, args.gateway_port)
+
+    def stop_on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    try:
+        suite.start()
+        say("suite is up" + suite.describe())
+        ready_file = os.environ.get("SUITE_READY_FILE")
+        if ready_file:
+            Path(ready_file).write_text(json.dumps({"gateway": suite.gateway_port}))
+        while True:
+            for name, process in suite.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}; see its log")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        say("stopping")
+    finally:
+        suite.stop()
+        say("stopped")
+
+
+if __name__ == "__main__":
+    main()
