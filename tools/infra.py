@@ -417,12 +417,14 @@ def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("action", choices=["start", "stop", "env"])
+    parser.add_argument("action", choices=["packages", "start", "stop", "env"])
     parser.add_argument("--name", default="local", help="state sub-folder (local, test)")
     parser.add_argument("--port-offset", type=int, default=0)
     args = parser.parse_args()
     cfg = InfraConfig.from_env(args.name, args.port_offset)
-    if args.action == "start":
+    if args.action == "packages":
+        ensure_packages()
+    elif args.action == "start":
         start(cfg)
     elif args.action == "stop":
         stop(cfg)

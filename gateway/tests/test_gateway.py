@@ -34,6 +34,8 @@ ECHOED_HEADERS = (
     "connection",
     "traceparent",
     "tracestate",
+    "transfer-encoding",
+    "content-length",
 )
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 SLOW_SECONDS = 3.0
@@ -512,16 +514,21 @@ def test_bodies_over_the_route_limit_are_problem_413(start_gateway: StartGateway
     assert spooled.json()["body_bytes"] == mib - 1
 
 
-def test_chunked_uploads_stream_to_the_files_service(gateway: Gateway) -> None:
+def test_uploads_stream_to_the_files_service_unbuffered(gateway: Gateway) -> None:
     def chunks() -> Iterator[bytes]:
-        for _ in range(64):
+        for _ in range(16):
             yield b"y" * 65536
 
     with gateway.client() as client:
-        response = client.put("/api/v1/files/abc/content", content=chunks())
+        upload = client.put("/api/v1/files/abc/content", content=chunks())
+        buffered = client.put("/api/v1/todos/1", content=chunks())
 
-    assert response.status_code == 200
-    assert response.json()["body_bytes"] == 64 * 65536
+    assert upload.status_code == 200
+    assert upload.json()["body_bytes"] == 16 * 65536
+    # Unbuffered, nginx relays the chunks as they come; buffered, it sends one sized body.
+    assert upload.json()["headers"]["transfer-encoding"] == "chunked"
+    assert buffered.json()["headers"]["transfer-encoding"] is None
+    assert buffered.json()["headers"]["content-length"] == str(16 * 65536)
 
 
 def test_access_log_is_one_json_object_per_request(gateway: Gateway) -> None:

@@ -8,7 +8,7 @@ from files_service.settings import Settings
 
 if __name__ == "__main__":
     run_service_cli(
-        settings_factory=Settings,  # type: ignore[arg-type]
+        settings_factory=Settings,
         create_app=create_app,
         migrations_dir=MIGRATIONS_DIR,
         consumed_event_types=lambda: [contract.type for contract in HANDLERS],

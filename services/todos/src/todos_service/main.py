@@ -19,7 +19,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return create_service_app(
         ServiceSpec(
             title="Todos",
-            settings=settings or Settings(),  # type: ignore[call-arg]
+            settings=settings or Settings(),
             routers=[router],
             event_tables=EVENT_TABLES,
             migrations_dir=MIGRATIONS_DIR,

@@ -87,7 +87,8 @@ class EventConsumer:
         try:
             applied = await self._apply(envelope, event)
         except Exception:
-            attempt = int((message.headers or {}).get("x-delivery-count", 0) or 0)
+            count = (message.headers or {}).get("x-delivery-count", 0)
+            attempt = count if isinstance(count, int) else 0
             delay = min(self._retry_base * 2**attempt, self._retry_max)
             logger.warning(
                 "handler for %s %s failed (attempt %d); retrying in %.1fs",

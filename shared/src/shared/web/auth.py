@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import Forbidden, Unauthorized
 from shared.logs import user_id_var
+from shared.metrics import TOKEN_REJECTIONS
 from shared.tokens import InvalidToken, Principal, TokenVerifier
 
 logger = logging.getLogger("shared.auth")
@@ -57,6 +58,7 @@ async def current_principal(
     except InvalidToken as exc:
         # The reason only, never the token: it is a credential.
         logger.info("access token refused", extra={"reason": exc.reason})
+        TOKEN_REJECTIONS.labels(reason=exc.reason).inc()
         raise InvalidAccessToken(
             _DETAILS.get(exc.reason, "The access token is not valid."),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},

@@ -1,0 +1,60 @@
+# The commands people expect. Each installs what it needs first (see `bootstrap`).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV := $(or $(shell command -v uv 2>/dev/null),$(HOME)/.local/bin/uv)
+RUN := $(UV) run --frozen
+PYTEST_ARGS ?=
+
+.PHONY: help bootstrap run test test-unit test-e2e lint fmt bench up down infra-up infra-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "installing uv (the workspace's package manager) from PyPI"
+	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
+
+bootstrap: $(UV) ## install Python deps (uv.lock) and the OS servers (as root; else prints the command)
+	$(UV) sync --frozen --quiet
+	$(RUN) python tools/infra.py packages
+
+run: bootstrap ## start the whole suite behind nginx on http://127.0.0.1:8080 (Ctrl-C stops it)
+	$(RUN) python tools/suite.py
+
+test: bootstrap ## every test: unit, integration (real servers) and e2e through nginx
+	$(RUN) pytest $(PYTEST_ARGS)
+
+test-unit: bootstrap ## everything but the e2e tests
+	$(RUN) pytest -m "not e2e" $(PYTEST_ARGS)
+
+test-e2e: bootstrap ## black-box tests through the gateway (starts the suite unless it is up)
+	$(RUN) pytest tests/e2e $(PYTEST_ARGS)
+
+lint: bootstrap ## ruff, mypy (strict) and the import contracts
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy shared/src services/*/src tools gateway/nginx
+	$(RUN) lint-imports
+
+fmt: $(UV) ## format and autofix
+	$(UV) run ruff format .
+	$(UV) run ruff check --fix .
+
+bench: bootstrap ## requests/s through nginx: authenticated ping vs liveness (wrk, bounded)
+	$(RUN) python tools/bench.py
+
+up: ## the suite under docker compose (needs a Docker engine)
+	docker compose up -d --build --wait
+
+down: ## stop the compose suite
+	docker compose down
+
+infra-up: bootstrap ## only PostgreSQL, Redis and RabbitMQ, in .state/local
+	$(RUN) python tools/infra.py start
+
+infra-down: ## stop what infra-up started
+	$(RUN) python tools/infra.py stop
+
+clean: infra-down ## stop local servers and delete all local state
+	rm -rf .state

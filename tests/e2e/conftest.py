@@ -1,0 +1,113 @@
+"""The suite as a client sees it: through the gateway. Uses a running `make run`, or starts one.
+
+These tests import neither the services nor `shared`: they speak HTTP only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE_URL = os.environ.get("E2E_BASE_URL", "http://127.0.0.1:8080")
+KEY_FILE = Path(
+    os.environ.get("E2E_JWT_PRIVATE_KEY", ROOT / ".state" / "local" / "keys" / "jwt-private.pem")
+)
+ISSUER = os.environ.get("E2E_JWT_ISSUER", "https://auth.suite.local")
+AUDIENCE = os.environ.get("E2E_JWT_AUDIENCE", "suite-api")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _gateway_up() -> bool:
+    try:
+        return httpx.get(f"{BASE_URL}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The gateway of a running suite; `tools/suite.py` is started (and stopped) if none is up."""
+    if _gateway_up():
+        yield BASE_URL
+        return
+    ready = tmp_path_factory.mktemp("suite") / "ready.json"
+    log = (tmp_path_factory.getbasetemp() / "suite.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "suite.py")],
+        env={**os.environ, "SUITE_READY_FILE": str(ready)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not ready.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the suite did not start; see {log.name}")
+            time.sleep(0.5)
+        yield BASE_URL
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=10, follow_redirects=False) as client:
+        yield client
+
+
+def _thumbprint(key: RSAPrivateKey) -> str:
+    # RFC 7638: the kid the services derive from a PEM public key.
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    canonical = json.dumps({k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+
+
+@pytest.fixture(scope="session")
+def mint_token(base_url: str) -> Callable[..., str]:
+    """Sign access tokens with the development key, as the auth service would."""
+    key = serialization.load_pem_private_key(KEY_FILE.read_bytes(), password=None)
+    assert isinstance(key, RSAPrivateKey)
+    kid = _thumbprint(key)
+
+    def mint(sub: str | None = None, *, ttl: int = 300, **claims: object) -> str:
+        now = int(time.time())
+        payload = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": sub or str(uuid.uuid4()),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": uuid.uuid4().hex,
+            "sid": uuid.uuid4().hex,
+            "roles": [],
+            **claims,
+        }
+        return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})
+
+    return mint
