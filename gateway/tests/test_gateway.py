@@ -1,258 +1,21 @@
-"""The gateway's contract, checked against the real nginx in front of in-process echo replicas.
-
-Each replica answers with JSON naming itself and echoing what it received. Paths ending in
-`/_problem/<status>` answer that status with a problem+json body; paths ending in `/_slow` answer
-late. Every test gets its own replicas and nginx, so marking a replica down never leaks.
-"""
+"""The gateway's contract, checked against the real nginx in front of echo replicas (conftest)."""
 
 from __future__ import annotations
 
 import json
 import re
-import socket
-import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-SERVICES = ("auth", "users", "todos", "files")
-ECHOED_HEADERS = (
-    "authorization",
-    "x-request-id",
-    "x-forwarded-for",
-    "x-forwarded-proto",
-    "x-real-ip",
-    "host",
-    "connection",
-    "traceparent",
-    "tracestate",
-    "transfer-encoding",
-    "content-length",
-)
+if TYPE_CHECKING:
+    from gateway.tests.conftest import Gateway, StartGateway
+
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-SLOW_SECONDS = 3.0
-
-
-class EchoHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so the upstream keepalive pool is exercised
-    server: EchoServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the assertions say what happened."""
-
-    def handle_any(self) -> None:
-        received = self.read_body()
-        replica = self.server.replica
-        replica.record(self.command, self.path)
-        if "/_problem/" in self.path:
-            status = int(self.path.rsplit("/", 1)[1])
-            self.reply(status, replica.problem_body(status), "application/problem+json")
-            return
-        if self.path.endswith("/_slow"):
-            time.sleep(SLOW_SECONDS)
-        echo = {
-            "replica": replica.name,
-            "method": self.command,
-            "path": self.path,
-            "body_bytes": received,
-            "headers": {name: self.headers.get(name) for name in ECHOED_HEADERS},
-        }
-        self.reply(200, json.dumps(echo).encode(), "application/json")
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
-
-    def read_body(self) -> int:
-        if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            total = 0
-            while size := int(self.rfile.readline().split(b";")[0], 16):
-                total += len(self.rfile.read(size))
-                self.rfile.readline()
-            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                pass
-            return total
-        return len(self.rfile.read(int(self.headers.get("content-length", 0))))
-
-    def reply(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        # A service sets its own X-Request-ID; the gateway must not pass a second one on.
-        self.send_header("X-Request-ID", f"from-{self.server.replica.name}")
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class EchoServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, replica: Replica) -> None:
-        self.replica = replica
-        self.connections: set[socket.socket] = set()
-        super().__init__(("127.0.0.1", 0), EchoHandler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        self.connections.discard(request)
-        super().shutdown_request(request)
-
-
-@dataclass
-class Replica:
-    """One in-process replica of a service; `stop()` kills it, kept-alive connections included."""
-
-    name: str
-    hits: list[tuple[str, str]] = field(default_factory=list)
-    server: EchoServer | None = None
-
-    def start(self) -> None:
-        self.server = EchoServer(self)
-        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
-
-    @property
-    def address(self) -> str:
-        assert self.server is not None
-        return f"127.0.0.1:{self.server.server_address[1]}"
-
-    def record(self, method: str, path: str) -> None:
-        self.hits.append((method, path))
-
-    def problem_body(self, status: int) -> bytes:
-        return json.dumps(
-            {
-                "type": "https://errors.example.test/rule",
-                "title": "Upstream rule",
-                "status": status,
-                "detail": f"said by {self.name}",
-                "code": "upstream_rule",
-            }
-        ).encode()
-
-    def stop(self) -> None:
-        if self.server is None:
-            return
-        self.server.shutdown()
-        self.server.server_close()
-        for connection in list(self.server.connections):
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.server = None
-
-
-@dataclass
-class Gateway:
-    url: str
-    replicas: dict[str, list[Replica]]
-    access_log: Path
-
-    def client(self, timeout: float = 5.0) -> httpx.Client:
-        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=timeout)
-
-    def replica(self, detail: str) -> Replica:
-        """The replica that wrote a problem body, from its `detail`."""
-        name = detail.removeprefix("said by ")
-        return next(r for group in self.replicas.values() for r in group if r.name == name)
-
-    def hits(self, service: str) -> list[tuple[str, str]]:
-        return [hit for replica in self.replicas[service] for hit in replica.hits]
-
-    def raw_get(self, raw_path: str) -> tuple[int, bytes]:
-        """GET with the path sent byte for byte: httpx would normalise dot segments itself."""
-        host, port = self.url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=5) as sock:
-            sock.sendall(
-                f"GET {raw_path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
-            )
-            data = b""
-            while chunk := sock.recv(65536):
-                data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        return int(head.split()[1]), body
-
-
-StartGateway = Callable[..., Gateway]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], error_log: Path) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"nginx exited with {process.returncode}: {error_log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail(f"nginx did not listen on {port} within 10s: {error_log.read_text()}")
-
-
-@pytest.fixture
-def start_gateway(renderer: ModuleType, nginx_bin: str, prefix_dir: Path) -> Iterator[StartGateway]:
-    """Start two echo replicas per service and nginx in front; render options as keywords."""
-    replicas: list[Replica] = []
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(**options: Any) -> Gateway:
-        by_service = {s: [Replica(f"{s}-{i}") for i in (1, 2)] for s in SERVICES}
-        for replica in (r for group in by_service.values() for r in group):
-            replica.start()
-            replicas.append(replica)
-        port = free_port()
-        conf = prefix_dir / "nginx.conf"
-        conf.write_text(
-            renderer.render(
-                target="local",
-                listen_port=port,
-                upstreams={s: [r.address for r in group] for s, group in by_service.items()},
-                prefix=str(prefix_dir),
-                **options,
-            )
-        )
-        access_log, error_log = prefix_dir / "access.log", prefix_dir / "error.log"
-        with access_log.open("wb") as stdout, error_log.open("wb") as stderr:
-            process = subprocess.Popen(
-                [nginx_bin, "-p", str(prefix_dir), "-c", str(conf), "-g", "daemon off;"],
-                stdout=stdout,
-                stderr=stderr,
-            )
-        processes.append(process)
-        wait_for_port(port, process, error_log)
-        return Gateway(f"http://127.0.0.1:{port}", by_service, access_log)
-
-    yield start
-    for process in processes:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    for replica in replicas:
-        replica.stop()
-
-
-@pytest.fixture
-def gateway(start_gateway: StartGateway) -> Gateway:
-    return start_gateway()
 
 
 def assert_gateway_problem(response: httpx.Response, status: int, code: str) -> None:
@@ -312,7 +75,7 @@ def test_healthz_is_answered_by_nginx(gateway: Gateway) -> None:
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert response.headers["server"] == "nginx"  # server_tokens off: no version
-    assert all(not gateway.hits(service) for service in SERVICES)
+    assert gateway.all_hits() == []
 
 
 @pytest.mark.parametrize(
@@ -323,7 +86,7 @@ def test_unknown_paths_are_problem_404_from_the_gateway(gateway: Gateway, path: 
         response = client.get(path)
 
     assert_gateway_problem(response, 404, "not_found")
-    assert all(not gateway.hits(service) for service in SERVICES)
+    assert gateway.all_hits() == []
 
 
 @pytest.mark.parametrize(
@@ -347,7 +110,7 @@ def test_service_metrics_and_health_are_never_proxied(
     got, _ = gateway.raw_get(raw_path)
 
     assert got == status
-    assert all(not gateway.hits(service) for service in SERVICES)
+    assert gateway.all_hits() == []
 
 
 def test_authorization_and_trace_context_are_forwarded_unchanged(gateway: Gateway) -> None:
@@ -381,12 +144,12 @@ def test_a_sane_request_id_is_kept_end_to_end(gateway: Gateway, request_id: str)
 
 
 @pytest.mark.parametrize(
-    "request_id", [None, "", "has space", "x" * 129, 'quo"te', "a/b", "caf\u00e9".encode()]
+    "request_id", [None, b"", b"has space", b"x" * 129, b'quo"te', b"a/b", "caf\u00e9".encode()]
 )
 def test_a_missing_or_unsafe_request_id_is_replaced(
-    gateway: Gateway, request_id: str | bytes | None
+    gateway: Gateway, request_id: bytes | None
 ) -> None:
-    headers = {} if request_id is None else {"X-Request-ID": request_id}
+    headers = {} if request_id is None else {b"X-Request-ID": request_id}
     with gateway.client() as client:
         response = client.get("/api/v1/users/me", headers=headers)
 
@@ -468,7 +231,7 @@ def test_all_replicas_down_is_a_problem_502(gateway: Gateway) -> None:
 def test_a_slow_service_is_a_problem_504(start_gateway: StartGateway) -> None:
     gateway = start_gateway(proxy_read_timeout_s=1)
 
-    with gateway.client(timeout=SLOW_SECONDS * 3) as client:
+    with gateway.client(timeout=10) as client:  # the replica answers only after 3 s
         response = client.post("/api/v1/todos/_slow")
 
     assert_gateway_problem(response, 504, "gateway_timeout")

@@ -145,7 +145,7 @@ def test_upstream_blocks_keep_connections_and_retry_only_idempotent_requests(
         {"target": "local", "upstreams": {"billing": ["127.0.0.1:1"]}},
         {"target": "local", "auth_rate": "10 per minute"},
         {"target": "local", "general_rate": "1r/h"},
-        {"target": "local", "prefix": '/tmp/x"; user root'},
+        {"target": "local", "prefix": '/srv/x"; user root'},
         {"target": "local", "max_body_mib": 0},
         {"target": "local", "listen_port": 65536},
         {"target": "local", "default_max_body": "1g; x"},

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 from todos_service.settings import Settings
 
 DB = "postgresql://todos:pw@127.0.0.1:5432/todos"
-REQUIRED = {"database_url": DB, "jwt_public_keys": "/keys/public.pem"}
+REQUIRED: dict[str, Any] = {"database_url": DB, "jwt_public_keys": "/keys/public.pem"}
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +28,7 @@ def test_reads_its_own_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TODOS_RUN_WORKERS", "false")
     monkeypatch.setenv("USERS_AMQP_URL", "amqp://users:pw@other:5672/")
     monkeypatch.setenv("USERS_JWT_LEEWAY_SECONDS", "25")
-    settings = Settings()  # type: ignore[call-arg]
+    settings = Settings()
     assert str(settings.database_url) == DB
     assert settings.jwt_public_keys == "/keys/public.pem"
     assert settings.amqp_url == "amqp://todos:pw@mq:5672/"
@@ -42,7 +43,7 @@ def test_ignores_other_prefixes_and_bare_names(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("DATABASE_URL", DB)
     monkeypatch.setenv("USERS_JWT_PUBLIC_KEYS", "/keys/public.pem")
     with pytest.raises(ValidationError) as caught:
-        Settings()  # type: ignore[call-arg]
+        Settings()
     missing = {e["loc"][0] for e in caught.value.errors() if e["type"] == "missing"}
     assert missing == {"database_url", "jwt_public_keys"}
 
@@ -60,7 +61,7 @@ def test_ignores_other_prefixes_and_bare_names(monkeypatch: pytest.MonkeyPatch) 
     ],
 )
 def test_bounds(field: str, value: object, accepted: bool) -> None:
-    values = {**REQUIRED, field: value}
+    values: dict[str, Any] = {**REQUIRED, field: value}
     if accepted:
         assert getattr(Settings(**values), field) == value
     else:
@@ -90,7 +91,8 @@ def test_leeway_from_env_is_bounded_too(monkeypatch: pytest.MonkeyPatch) -> None
     ],
 )
 def test_async_database_url_uses_asyncpg(url: str, expected: str) -> None:
-    assert Settings(**{**REQUIRED, "database_url": url}).async_database_url == expected
+    values: dict[str, Any] = {**REQUIRED, "database_url": url}
+    assert Settings(**values).async_database_url == expected
 
 
 @pytest.mark.parametrize(
@@ -106,7 +108,7 @@ def test_async_database_url_uses_asyncpg(url: str, expected: str) -> None:
 def test_production_refuses_guest_broker_credentials(
     environment: str, amqp_url: str, accepted: bool
 ) -> None:
-    values = {**REQUIRED, "environment": environment, "amqp_url": amqp_url}
+    values: dict[str, Any] = {**REQUIRED, "environment": environment, "amqp_url": amqp_url}
     if accepted:
         assert Settings(**values).amqp_url == amqp_url
     else:

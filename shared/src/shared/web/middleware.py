@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logs import request_id_var, user_id_var
 from shared.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
+from shared.web.problems import problem_response
 
 logger = logging.getLogger("shared.access")
 
@@ -33,12 +34,14 @@ class RequestContextMiddleware:
         id_token = request_id_var.set(request_id)
         user_token = user_id_var.set(None)
         status = 500
+        response_started = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
@@ -48,6 +51,14 @@ class RequestContextMiddleware:
         HTTP_IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here, not in Starlette's outermost error layer, so the 500 still carries
+            # the request id (body, header and log line).
+            if response_started:
+                raise
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            crash = problem_response(status=500, detail="An unexpected error occurred.")
+            await crash(scope, receive, send_with_id)
         finally:
             HTTP_IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -15,8 +14,6 @@ from shared.errors import ProblemError
 from shared.logs import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
-
-logger = logging.getLogger("shared.problems")
 
 _CODES_BY_STATUS = {
     400: "bad_request",
@@ -106,15 +103,8 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
-    # The client learns nothing about internals; the log keeps the whole story.
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(status=500, detail="An unexpected error occurred.")
-
-
 def install_problem_handlers(app: FastAPI) -> None:
-    """Answer every error path, including crashes and FastAPI's validation, as problem+json."""
+    """Answer domain, HTTP and validation errors as problem+json (crashes: RequestContextMiddleware)."""
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(Exception, _on_crash)

@@ -12,7 +12,8 @@ import uvicorn
 class DrainingServer(uvicorn.Server):
     """On SIGTERM/SIGINT: call `on_drain` at once, keep serving `drain_seconds`, then shut down.
 
-    In-flight requests still finish during uvicorn's own graceful shutdown that follows.
+    In-flight requests still finish during uvicorn's own graceful shutdown that follows. A second
+    signal ends the drain at once; a third forces the exit.
     """
 
     def __init__(
@@ -24,12 +25,18 @@ class DrainingServer(uvicorn.Server):
         self._draining = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self._draining or self._drain_seconds <= 0:
-            self._on_drain()
-            super().handle_exit(sig, frame)  # a second signal forces the exit
-            return
-        self._draining = True
+        # A requested shutdown is a clean exit (status 0): the signal is not recorded, so uvicorn
+        # does not re-raise it after shutting down.
         self._on_drain()
-        timer = threading.Timer(self._drain_seconds, super().handle_exit, args=(sig, frame))
-        timer.daemon = True
-        timer.start()
+        if self.should_exit:
+            self.force_exit = True
+        elif self._draining or self._drain_seconds <= 0:
+            self.should_exit = True
+        else:
+            self._draining = True
+            timer = threading.Timer(self._drain_seconds, self._stop)
+            timer.daemon = True
+            timer.start()
+
+    def _stop(self) -> None:
+        self.should_exit = True
