@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives import serialization
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import infra
 import suite
-
 from shared.tokens import jwk_thumbprint
 
 
@@ -74,7 +73,9 @@ def main() -> None:
         started.start()
     try:
         todos = next(r for r in suite.replicas(2) if r.service == "todos")
-        token = mint(cfg.state / "keys" / "jwt-private.pem", "https://auth.suite.local", "suite-api")
+        token = mint(
+            cfg.state / "keys" / "jwt-private.pem", "https://auth.suite.local", "suite-api"
+        )
         auth = {"Authorization": f"Bearer {token}"}
         gateway = f"http://127.0.0.1:{gateway_port}"
         direct = f"http://127.0.0.1:{todos.port}"
@@ -88,7 +89,9 @@ def main() -> None:
         print(f"wrk -t2 -c{args.connections} -d{args.seconds}s, one run, this machine:")
         for name, url, headers in cases:
             wrk(url, seconds=1, connections=args.connections, headers=headers)  # warm-up
-            rate, p99 = wrk(url, seconds=args.seconds, connections=args.connections, headers=headers)
+            rate, p99 = wrk(
+                url, seconds=args.seconds, connections=args.connections, headers=headers
+            )
             results[name] = rate
             print(f"  {name:<45} {rate:>9.0f} req/s   p99 {p99}")
         live, ping_direct, ping_gw = results.values()

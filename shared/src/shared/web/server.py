@@ -24,7 +24,7 @@ class DrainingServer(uvicorn.Server):
         self._drain_seconds = drain_seconds
         self._draining = False
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:  # noqa: ARG002 - uvicorn's signature
         # A requested shutdown is a clean exit (status 0): the signal is not recorded, so uvicorn
         # does not re-raise it after shutting down.
         self._on_drain()
