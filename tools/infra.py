@@ -211,14 +211,18 @@ def wait_for(what: str, ready: object, timeout: float = 60.0) -> None:
 
 
 def _alive(pidfile: Path) -> int | None:
+    """The pid in `pidfile` if that process still runs (an exited child of ours is reaped)."""
     try:
         pid = int(pidfile.read_text().split()[0])
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError, IndexError):
+    except (FileNotFoundError, ValueError, IndexError):
         return None
-    except PermissionError:
-        return pid
-    return pid
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return None
+    return None if state in ("Z", "X") else pid
 
 
 # ---------------------------------------------------------------- servers

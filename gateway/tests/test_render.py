@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 RENDER_PY = Path(__file__).resolve().parents[1] / "nginx" / "render.py"
-SERVICES = ("auth", "users", "todos", "files")
+SERVICES = ("auth", "users", "todos", "files")  # the gateway's contract, not read from render.py
 
 
 def nginx_test(nginx_bin: str, prefix: Path, text: str) -> None:

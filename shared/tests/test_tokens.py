@@ -463,3 +463,32 @@ def test_refuses_private_key_material(ring: Keyring) -> None:
         load_public_keys(private_pem)
     with pytest.raises(ValueError, match="private"):
         load_public_keys(json.dumps({"keys": [private_jwk]}))
+
+
+def test_remembered_token_is_still_refused_once_expired(
+    ring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = ring.verifier(leeway_seconds=5)
+    token = ring.mint(claims={"exp": int(time.time()) + 60})
+    assert verifier.verify(token).user_id == "user-1"
+    assert verifier.verify(token).user_id == "user-1"  # served from the verified cache
+    later = time.time() + 66
+    monkeypatch.setattr("shared.tokens.time.time", lambda: later)
+    assert refused(verifier, token) == "expired"
+
+
+def test_remembered_token_is_refused_once_revoked(ring: Keyring) -> None:
+    revoked: set[str | None] = set()
+    verifier = ring.verifier(is_revoked=lambda principal: principal.session_id in revoked)
+    token = ring.mint()
+    assert verifier.verify(token).session_id == "session-1"
+    revoked.add("session-1")
+    assert refused(verifier, token) == "revoked"
+
+
+def test_verified_cache_is_bounded(ring: Keyring, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shared.tokens.VERIFIED_CACHE_SIZE", 3)
+    verifier = ring.verifier()
+    for n in range(10):
+        verifier.verify(ring.mint(claims={"jti": f"t{n}"}))
+    assert len(verifier._verified) == 3
