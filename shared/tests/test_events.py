@@ -425,6 +425,7 @@ async def test_events_written_while_the_broker_is_down_all_arrive(
         first = await write_widget(db, "before-outage")
         await eventually(lambda: first.id in received)
         await asyncio.to_thread(servers.stop_broker)
+        await eventually(lambda: not broker.connected)  # what readiness reports as degraded
         during = [await write_widget(db, f"during-outage-{i}") for i in range(20)]
         await asyncio.sleep(1.0)
         assert await pending(db) >= 20  # kept safe in the outbox

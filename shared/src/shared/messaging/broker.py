@@ -1,4 +1,8 @@
-"""One robust RabbitMQ connection per process, opened lazily and reopened after outages."""
+"""One RabbitMQ connection per process, opened lazily and reopened after outages.
+
+A plain (not "robust") connection: the relay and the consumer already re-establish what they use
+after an outage, and a robust one would restore channels and consumers a second time behind them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import asyncio
 import logging
 
 import aio_pika
-from aio_pika.abc import AbstractRobustConnection
+from aio_pika.abc import AbstractConnection
 
 logger = logging.getLogger("shared.broker")
 
@@ -18,23 +22,23 @@ class Broker:
         self._url = url
         self._timeout = connect_timeout
         self._name = name
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractConnection | None = None
         self._lock = asyncio.Lock()
 
     @property
     def connected(self) -> bool:
         """True while the AMQP connection is open (reported, not required, by readiness)."""
-        return self._connection is not None and not self._connection.is_closed
+        return self._connection is not None and _is_open(self._connection)
 
-    async def connection(self) -> AbstractRobustConnection:
+    async def connection(self) -> AbstractConnection:
         """The open connection; raises (quickly) when the broker cannot be reached."""
-        if self._connection is not None and not self._connection.is_closed:
+        if self._connection is not None and _is_open(self._connection):
             return self._connection
         async with self._lock:
-            if self._connection is None or self._connection.is_closed:
+            if self._connection is None or not _is_open(self._connection):
                 if self._connection is not None:
                     await self._close_quietly(self._connection)
-                self._connection = await aio_pika.connect_robust(
+                self._connection = await aio_pika.connect(
                     self._url,
                     timeout=self._timeout,
                     client_properties={"connection_name": self._name},
@@ -47,8 +51,13 @@ class Broker:
             self._connection = None
 
     @staticmethod
-    async def _close_quietly(connection: AbstractRobustConnection) -> None:
+    async def _close_quietly(connection: AbstractConnection) -> None:
         try:
             await asyncio.wait_for(connection.close(), timeout=5)
         except Exception:  # closing a dead connection may fail in many ways; nothing to do then
             logger.debug("closing AMQP connection failed", exc_info=True)
+
+
+def _is_open(connection: AbstractConnection) -> bool:
+    # `is_closed` only reflects an explicit close(); a lost connection clears `connected`.
+    return not connection.is_closed and connection.connected.is_set()

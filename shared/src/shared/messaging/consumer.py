@@ -66,6 +66,7 @@ class EventConsumer:
                 logger.info("consuming %s", self._topology.queue)
                 closed = asyncio.Event()
                 channel.close_callbacks.add(lambda *_, closed=closed: closed.set())
+                connection.close_callbacks.add(lambda *_, closed=closed: closed.set())
                 self.consuming.set()
                 await closed.wait()
             except asyncio.CancelledError:

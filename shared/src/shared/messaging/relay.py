@@ -16,7 +16,7 @@ from typing import Any
 
 import aio_pika
 import asyncpg
-from aio_pika.abc import AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractConnection, AbstractExchange
 from shared.events.store import OUTBOX_CHANNEL
 from shared.messaging.broker import Broker
 from shared.messaging.topology import declare_exchange
@@ -54,7 +54,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._wake = asyncio.Event()
         self._exchange: AbstractExchange | None = None
-        self._exchange_connection: AbstractRobustConnection | None = None
+        self._exchange_connection: AbstractConnection | None = None
 
     async def run(self) -> None:
         """Publish until cancelled; survives broker and database outages."""
