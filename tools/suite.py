@@ -60,6 +60,13 @@ def create_databases(cfg: infra.InfraConfig) -> None:
     """One role and one database per service; a role can connect only to its own database."""
     env = {**os.environ, "PGPASSWORD": cfg.pg_password}
     psql = ["psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(cfg.pg_port), "-U", "postgres"]
+    for shared_database in ("postgres", "template1"):
+        # Service roles have no business in the cluster's own databases either.
+        subprocess.run(
+            [*psql, "-c", f"REVOKE CONNECT ON DATABASE {shared_database} FROM PUBLIC"],
+            env=env,
+            check=True,
+        )
     for service in SERVICES:
         exists = subprocess.run(
             [*psql, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{service}'"],  # noqa: S608 - constant names
