@@ -1,0 +1,57 @@
+"""Every event contract of the suite, in one place: frozen, named for what happened, versioned.
+
+Changes within a version are additive only; a breaking change is a new version or a new type.
+`shared/tests/test_contracts.py` snapshots each JSON Schema so a removed or retyped field fails.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from shared.events.envelope import DomainEvent
+
+
+class UserRegistered(DomainEvent):
+    """auth -> users: an account exists; users creates the profile."""
+
+    type = "user.registered"
+    user_id: uuid.UUID
+    email: str
+    username: str
+
+
+class UserProfileUpdated(DomainEvent):
+    """users -> anyone: the public profile changed."""
+
+    type = "user.profile_updated"
+    user_id: uuid.UUID
+    display_name: str | None
+    avatar_file_id: uuid.UUID | None
+
+
+class UserDeleted(DomainEvent):
+    """users -> auth, todos, files: the account is gone; purge everything of this user."""
+
+    type = "user.deleted"
+    user_id: uuid.UUID
+
+
+class SessionRevoked(DomainEvent):
+    """auth -> every replica: refuse this session's access tokens until `expires_at`.
+
+    `expires_at` is when the last access token of the session expires; after it the entry is moot.
+    """
+
+    type = "session.revoked"
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    expires_at: datetime
+
+
+ALL_CONTRACTS: tuple[type[DomainEvent], ...] = (
+    UserRegistered,
+    UserProfileUpdated,
+    UserDeleted,
+    SessionRevoked,
+)
