@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import infra
 import suite
+
 from shared.tokens import jwk_thumbprint
 
 

@@ -12,15 +12,16 @@ from typing import Any
 
 import aio_pika
 import pytest
+from sqlalchemy import Column, Integer, String, Table, func, insert, select, update
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
 from shared.db import make_metadata
 from shared.events import DomainEvent, Envelope, define_event_tables, record_event
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.topology import Topology, declare_consumer_queue
-from sqlalchemy import Column, Integer, String, Table, func, insert, select, update
-from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 metadata = make_metadata()
 widget = Table("widget", metadata, Column("id", Integer, primary_key=True), Column("name", String))

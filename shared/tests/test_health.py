@@ -14,6 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from fastapi import FastAPI
+
 from shared.tokens import jwk_thumbprint
 from shared.web.problems import PROBLEM_JSON
 from todos_service.main import create_app

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request
+
 from shared.errors import NotFound
 from shared.logs import JsonFormatter, configure_logging
 from shared.web.health import HealthState

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
+
 from shared.errors import Conflict
 from shared.web.middleware import RequestContextMiddleware
 from shared.web.problems import PROBLEM_JSON, install_problem_handlers

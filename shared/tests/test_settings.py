@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from todos_service.settings import Settings
 
 DB = "postgresql://todos:pw@127.0.0.1:5432/todos"

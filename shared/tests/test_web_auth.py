@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from fastapi import Depends, FastAPI, Request
+
 from shared.logs import user_id_var
 from shared.tokens import Principal, TokenVerifier, jwk_thumbprint, public_jwk
 from shared.web.auth import CurrentPrincipal, require_role

@@ -13,9 +13,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from shared.migrations import alembic_config, upgrade_to_head
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.migrations import alembic_config, upgrade_to_head
 
 SERVICES = ["auth", "users", "todos", "files"]
 

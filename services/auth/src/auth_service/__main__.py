@@ -1,10 +1,9 @@
 """`python -m auth_service api|migrate`."""
 
-from shared.entrypoint import run_service_cli
-
 from auth_service.consumers import HANDLERS
 from auth_service.main import MIGRATIONS_DIR, create_app
 from auth_service.settings import Settings
+from shared.entrypoint import run_service_cli
 
 if __name__ == "__main__":
     run_service_cli(

@@ -3,13 +3,13 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-from shared.settings import ServiceSettings
-from shared.web.app import ServiceSpec, create_service_app
 
 from auth_service.consumers import HANDLERS
 from auth_service.models import EVENT_TABLES
 from auth_service.router import router
 from auth_service.settings import Settings
+from shared.settings import ServiceSettings
+from shared.web.app import ServiceSpec, create_service_app
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 

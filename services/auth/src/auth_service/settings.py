@@ -1,6 +1,7 @@
 """Settings of the auth service, from AUTH_* environment variables."""
 
 from pydantic_settings import SettingsConfigDict
+
 from shared.settings import ServiceSettings
 
 

@@ -1,7 +1,6 @@
 """`python -m todos_service api|migrate`."""
 
 from shared.entrypoint import run_service_cli
-
 from todos_service.consumers import HANDLERS
 from todos_service.main import MIGRATIONS_DIR, create_app
 from todos_service.settings import Settings

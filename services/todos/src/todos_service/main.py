@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from fastapi import FastAPI
+
 from shared.settings import ServiceSettings
 from shared.web.app import ServiceSpec, create_service_app
-
 from todos_service.consumers import HANDLERS
 from todos_service.models import EVENT_TABLES
 from todos_service.router import router

@@ -1,7 +1,6 @@
 """`python -m users_service api|migrate`."""
 
 from shared.entrypoint import run_service_cli
-
 from users_service.consumers import HANDLERS
 from users_service.main import MIGRATIONS_DIR, create_app
 from users_service.settings import Settings

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from fastapi import FastAPI
+
 from shared.settings import ServiceSettings
 from shared.web.app import ServiceSpec, create_service_app
-
 from users_service.consumers import HANDLERS
 from users_service.models import EVENT_TABLES
 from users_service.router import router

@@ -1,8 +1,9 @@
 """Tables of the users service's own database."""
 
+from sqlalchemy.orm import DeclarativeBase
+
 from shared.db import make_metadata
 from shared.events import define_event_tables
-from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):

@@ -14,13 +14,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from shared.events.envelope import DomainEvent, Envelope, UnsupportedEvent, parse_envelope
 from shared.messaging.broker import Broker
 from shared.messaging.topology import Topology, declare_consumer_queue
 from shared.metrics import EVENTS_CONSUMED
-from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 logger = logging.getLogger("shared.consumer")
 

@@ -17,12 +17,13 @@ from typing import Any
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractConnection, AbstractExchange
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from shared.events.store import OUTBOX_CHANNEL
 from shared.messaging.broker import Broker
 from shared.messaging.topology import declare_exchange
 from shared.metrics import EVENTS_PUBLISHED, OUTBOX_PUBLISH_FAILURES
-from sqlalchemy import Table, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 logger = logging.getLogger("shared.relay")
 
