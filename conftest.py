@@ -63,7 +63,7 @@ def _docker_available() -> bool:
 
 
 @contextlib.contextmanager
-def _containers() -> Iterator[Servers]:
+def _containers(vhost: str) -> Iterator[Servers]:
     from testcontainers.postgres import PostgresContainer
     from testcontainers.rabbitmq import RabbitMqContainer
     from testcontainers.redis import RedisContainer
@@ -74,37 +74,43 @@ def _containers() -> Iterator[Servers]:
         RabbitMqContainer("rabbitmq:3.13") as rabbit,
     ):
         params = rabbit.get_connection_params()
+        rabbit.exec(["rabbitmqctl", "add_vhost", vhost])
+        rabbit.exec(["rabbitmqctl", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"])
         yield Servers(
             pg_admin_dsn=pg.get_connection_url(),
             redis_url=f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0",
-            amqp_url=f"amqp://guest:guest@{params.host}:{params.port}/",
+            amqp_url=f"amqp://guest:guest@{params.host}:{params.port}/{vhost}",
         )
 
 
 @contextlib.contextmanager
-def _local() -> Iterator[Servers]:
+def _local(vhost: str) -> Iterator[Servers]:
     # A state folder and ports of their own, so tests never touch what `make run` serves.
     cfg = infra.InfraConfig.from_env("test", port_offset=1000)
     already_running = infra.port_open(cfg.pg_port) and infra.port_open(cfg.amqp_port)
     infra.start(cfg)
+    amqp_url = infra.add_vhost(cfg, vhost)
     try:
-        yield Servers(cfg.pg_admin_dsn, cfg.redis_url, cfg.amqp_url, local=cfg)
+        yield Servers(cfg.pg_admin_dsn, cfg.redis_url, amqp_url, local=cfg)
     finally:
+        with contextlib.suppress(Exception):
+            infra.delete_vhost(cfg, vhost)
         if not already_running and os.environ.get("SUITE_KEEP_TEST_SERVERS") != "1":
             infra.stop(cfg)
-
-
-@pytest.fixture(scope="session")
-def servers() -> Iterator[Servers]:
-    """PostgreSQL, Redis and RabbitMQ for this test session."""
-    with _containers() if _docker_available() else _local() as found:
-        yield found
 
 
 @pytest.fixture(scope="session")
 def run_id() -> str:
     """A short random tag, so databases and broker names never collide across runs."""
     return secrets.token_hex(4)
+
+
+@pytest.fixture(scope="session")
+def servers(run_id: str) -> Iterator[Servers]:
+    """PostgreSQL, Redis and RabbitMQ for this test session (a RabbitMQ vhost of its own)."""
+    vhost = f"test-{run_id}"
+    with _containers(vhost) if _docker_available() else _local(vhost) as found:
+        yield found
 
 
 def _run_sync(coro: Any) -> Any:

@@ -401,6 +401,22 @@ def stop_rabbitmq(cfg: InfraConfig) -> None:
             _check([epmd, "-port", str(cfg.epmd_port), "-kill"])
 
 
+def rabbitmqctl(cfg: InfraConfig, *args: str) -> None:
+    """Run rabbitmqctl against this state folder's node (as the server user)."""
+    _check([RABBITMQCTL, "-q", *args], env=_rabbit_env(cfg), cwd=cfg.state / "rabbitmq")
+
+
+def add_vhost(cfg: InfraConfig, vhost: str) -> str:
+    """A fresh virtual host the broker user may use fully; returns the AMQP URL for it."""
+    rabbitmqctl(cfg, "add_vhost", vhost)
+    rabbitmqctl(cfg, "set_permissions", "-p", vhost, cfg.amqp_user, ".*", ".*", ".*")
+    return f"{cfg.amqp_url}{vhost}"
+
+
+def delete_vhost(cfg: InfraConfig, vhost: str) -> None:
+    rabbitmqctl(cfg, "delete_vhost", vhost)
+
+
 def start(cfg: InfraConfig) -> None:
     """Start PostgreSQL, Redis and RabbitMQ (reusing any already running in this state folder)."""
     ensure_packages()

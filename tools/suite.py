@@ -12,6 +12,7 @@ import argparse
 import importlib.util
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -115,7 +116,11 @@ def ensure_keys(cfg: infra.InfraConfig) -> tuple[Path, Path]:
 
 
 def service_env(
-    cfg: infra.InfraConfig, service: str, public_key: Path, private_key: Path
+    cfg: infra.InfraConfig,
+    service: str,
+    public_key: Path,
+    private_key: Path,
+    auth_ports: list[int] | None = None,
 ) -> dict[str, str]:
     prefix = service.upper() + "_"
     values = {
@@ -130,7 +135,27 @@ def service_env(
     }
     if service == "auth":
         values["JWT_PRIVATE_KEY"] = str(private_key)
+        values.update(admin_settings(cfg))
+    elif auth_ports:
+        # Where a starting replica loads the revoked sessions from (then broadcasts keep it current).
+        values["REVOCATIONS_URL"] = ",".join(
+            f"http://127.0.0.1:{port}/internal/v1/revocations" for port in auth_ports
+        )
     return {**os.environ, **{prefix + key: value for key, value in values.items()}}
+
+
+def admin_settings(cfg: infra.InfraConfig) -> dict[str, str]:
+    """The first admin of the local suite; its password is generated once and kept in .state."""
+    secret = cfg.state / "admin-password"
+    if not secret.exists():
+        secret.parent.mkdir(parents=True, exist_ok=True)
+        secret.write_text(secrets.token_urlsafe(18))
+        secret.chmod(0o600)
+    return {
+        "ADMIN_EMAIL": "admin@suite.local",
+        "ADMIN_USERNAME": "admin",
+        "ADMIN_PASSWORD": secret.read_text().strip(),
+    }
 
 
 def load_renderer() -> ModuleType:
@@ -181,8 +206,9 @@ class Suite:
         say("migrations at head")
         logs = self.cfg.state / "logs"
         logs.mkdir(parents=True, exist_ok=True)
+        auth_ports = [r.port for r in self.replicas if r.service == "auth"]
         for replica in self.replicas:
-            env = service_env(self.cfg, replica.service, public_key, private_key)
+            env = service_env(self.cfg, replica.service, public_key, private_key, auth_ports)
             env[f"{replica.service.upper()}_REPLICA"] = replica.name
             out = (logs / f"{replica.name}.log").open("ab")
             process = subprocess.Popen(
@@ -251,6 +277,7 @@ class Suite:
             + ", ".join(f"{r.name}=:{r.port}" for r in self.replicas)
             + "   (/health/*, /metrics: direct only)",
             f"  logs         {self.cfg.state / 'logs'}",
+            f"  admin        admin / password in {self.cfg.state / 'admin-password'}",
             "",
             "  Ctrl-C stops everything.",
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import uvicorn
@@ -26,7 +26,8 @@ def run_service_cli(
     settings_factory: Callable[[], ServiceSettings],
     create_app: Callable[[ServiceSettings], FastAPI],
     migrations_dir: Path,
-    consumed_event_types: Callable[[], list[str]],
+    consumed_event_types: Callable[[ServiceSettings], Iterable[str]],
+    extra_commands: Mapping[str, Callable[[ServiceSettings, list[str]], None]] | None = None,
 ) -> None:
     """Parse argv and run the chosen command for one service."""
     parser = argparse.ArgumentParser()
@@ -35,6 +36,9 @@ def run_service_cli(
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="apply database migrations; declare the service's queue")
+    for name, command in (extra_commands or {}).items():
+        extra = commands.add_parser(name, help=(command.__doc__ or "").strip())
+        extra.add_argument("args", nargs="*")
     args = parser.parse_args()
 
     settings = settings_factory()
@@ -44,8 +48,11 @@ def run_service_cli(
     if args.command == "migrate":
         upgrade_to_head(migrations_dir, settings.async_database_url)
         logger.info("database at head")
-        if keys := consumed_event_types():
+        if keys := list(consumed_event_types(settings)):
             asyncio.run(_declare_queue(settings, keys))
+        return
+    if extra_commands and args.command in extra_commands:
+        extra_commands[args.command](settings, args.args)
         return
 
     app = create_app(settings)

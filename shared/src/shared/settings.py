@@ -43,6 +43,11 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "https://auth.suite.local"
     jwt_audience: str = "suite-api"
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=30)
+    revocations_url: str | None = Field(
+        default=None,
+        description="Comma-separated URLs of auth's /internal/v1/revocations (tried in turn).",
+    )
+    revocation_resync_seconds: float = Field(default=30.0, gt=0)
 
     shutdown_drain_seconds: float = Field(default=0.0, ge=0, le=60)
 

@@ -1,5 +1,6 @@
 """Settings of the auth service, from AUTH_* environment variables."""
 
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -9,3 +10,38 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore", frozen=True)
 
     service_name: str = "auth"
+
+    jwt_private_key: SecretStr = Field(
+        description="Path to, or content of, the PEM private key that signs access tokens."
+    )
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=3600)
+    refresh_reuse_grace_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=10,
+        description="A rotated refresh token seen again this soon is a concurrent retry, not theft.",
+    )
+
+    password_hash_memory_kib: int = Field(default=19_456, ge=19_456)
+    password_hash_time_cost: int = Field(default=2, ge=2)
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+
+    login_pair_max_failures: int = Field(default=5, ge=1)
+    login_pair_window_seconds: int = Field(default=15 * 60, ge=60)
+    login_account_hourly_checks: int = Field(default=100, ge=10)
+    trusted_proxies: str = Field(
+        default="127.0.0.1/32,::1/128",
+        description="Networks whose X-Forwarded-For is believed (the gateway's addresses).",
+    )
+
+    admin_email: str | None = None
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _admin_all_or_nothing(self) -> "Settings":
+        given = [self.admin_email, self.admin_username, self.admin_password]
+        if any(given) and not all(given):
+            raise ValueError("set ADMIN_EMAIL, ADMIN_USERNAME and ADMIN_PASSWORD together")
+        return self

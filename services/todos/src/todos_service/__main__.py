@@ -10,5 +10,5 @@ if __name__ == "__main__":
         settings_factory=Settings,
         create_app=create_app,
         migrations_dir=MIGRATIONS_DIR,
-        consumed_event_types=lambda: [contract.type for contract in HANDLERS],
+        consumed_event_types=lambda _settings: [contract.type for contract in HANDLERS],
     )

@@ -1,6 +1,23 @@
-"""Event handlers of the users service: each calls the service layer, nothing else."""
+"""Event handlers of the users service: each calls the service layer, nothing else.
 
-from shared.events import DomainEvent
+A handler runs inside the consumer's transaction (with the inbox row) and never commits itself.
+"""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts import UserRegistered
+from shared.events import DomainEvent, Envelope
 from shared.messaging.consumer import Handler
+from users_service.service import ProfileService
 
-HANDLERS: dict[type[DomainEvent], Handler] = {}
+
+async def on_user_registered(
+    session: AsyncSession, event: UserRegistered, _envelope: Envelope
+) -> None:
+    """A new account gets its profile."""
+    await ProfileService(session=session).create_profile(
+        user_id=event.user_id, email=event.email, username=event.username
+    )
+
+
+HANDLERS: dict[type[DomainEvent], Handler] = {UserRegistered: on_user_registered}

@@ -1,5 +1,58 @@
-"""HTTP routes of the users service (thin: status codes, headers, schemas)."""
+"""HTTP routes of the users service (thin: status codes, headers, schemas).
 
-from fastapi import APIRouter
+The `/me` routes come before `/{user_id}`, so "me" is never read as an id.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from shared.web.auth import CurrentPrincipal
+from users_service.dependencies import AdminPrincipal, CurrentUserId, PathUserId, ProfileServiceDep
+from users_service.schemas import ProfilePage, ProfileRead, ProfileUpdate, PublicProfileRead
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+@router.get("/me")
+async def get_my_profile(user_id: CurrentUserId, service: ProfileServiceDep) -> ProfileRead:
+    return ProfileRead.model_validate(await service.get_profile(user_id=user_id))
+
+
+@router.patch("/me")
+async def update_my_profile(
+    body: ProfileUpdate, user_id: CurrentUserId, service: ProfileServiceDep
+) -> ProfileRead:
+    profile = await service.update_profile(user_id=user_id, changes=body.changes())
+    return ProfileRead.model_validate(profile)
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_my_profile(user_id: CurrentUserId, service: ProfileServiceDep) -> None:
+    await service.delete_profile(user_id=user_id)
+
+
+@router.get("")
+async def list_profiles(
+    _admin: AdminPrincipal,
+    service: ProfileServiceDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query()] = None,
+) -> ProfilePage:
+    page = await service.list_profiles(limit=limit, cursor=cursor)
+    items = [ProfileRead.model_validate(profile) for profile in page.items]
+    return ProfilePage(items=items, next_cursor=page.next_cursor)
+
+
+@router.get("/{user_id}")
+async def get_profile(
+    _caller: CurrentPrincipal, user_id: PathUserId, service: ProfileServiceDep
+) -> PublicProfileRead:
+    return PublicProfileRead.model_validate(await service.get_profile(user_id=user_id))
+
+
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_profile(
+    _admin: AdminPrincipal, user_id: PathUserId, service: ProfileServiceDep
+) -> None:
+    await service.delete_profile(user_id=user_id)

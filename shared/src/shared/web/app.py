@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,10 @@ from shared.events.store import EventTables
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import EventConsumer, Handler
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.revocations import RevocationFeed, Snapshot
 from shared.messaging.topology import Topology
 from shared.metrics import BROKER_CONNECTED
+from shared.revocation import RevocationList, fetch_snapshot
 from shared.settings import ServiceSettings
 from shared.tokens import TokenVerifier, load_public_keys
 from shared.web.auth import CurrentPrincipal
@@ -50,6 +52,10 @@ class ServiceSpec:
     migrations_dir: Path
     handlers: Mapping[type[DomainEvent], Handler] = field(default_factory=dict)
     requires_redis: bool = False
+    on_startup: Callable[[FastAPI, Runtime], Awaitable[None]] | None = None
+    """Builds the service's own per-process components (kept on `app.state`)."""
+    revocation_snapshot: Callable[[Runtime], Snapshot] | None = None
+    """Where revoked sessions come from; default: the auth service's internal endpoint."""
 
 
 @dataclass
@@ -62,6 +68,7 @@ class Runtime:
     verifier: TokenVerifier
     broker: Broker
     redis: aioredis.Redis | None
+    revocations: RevocationList
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -125,6 +132,7 @@ def _lifespan(spec: ServiceSpec):  # type: ignore[no-untyped-def]
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = spec.settings
         engine = build_engine(settings)
+        revocations = RevocationList()
         runtime = Runtime(
             settings=settings,
             engine=engine,
@@ -134,15 +142,28 @@ def _lifespan(spec: ServiceSpec):  # type: ignore[no-untyped-def]
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
                 leeway_seconds=settings.jwt_leeway_seconds,
+                is_revoked=revocations.is_revoked,
             ),
             broker=Broker(settings.amqp_url, name=f"{settings.service_name}:{settings.replica}"),
             redis=aioredis.from_url(settings.redis_url) if settings.redis_url else None,
+            revocations=revocations,
         )
         app.state.runtime = runtime
         app.state.token_verifier = runtime.verifier
-        _register_checks(app.state.health, runtime, spec)
+        snapshot = _revocation_source(runtime, spec)
+        _register_checks(app.state.health, runtime, spec, tracks_revocations=snapshot is not None)
+        if spec.on_startup is not None:
+            await spec.on_startup(app, runtime)
+        feed = RevocationFeed(
+            revocations=revocations,
+            broker=runtime.broker,
+            exchange=settings.events_exchange,
+            snapshot=snapshot,
+            resync_seconds=settings.revocation_resync_seconds,
+        )
+        runtime.tasks.append(asyncio.create_task(feed.run(), name="revocation-feed"))
         if settings.run_workers:
-            runtime.tasks = _start_workers(runtime, spec)
+            runtime.tasks += _start_workers(runtime, spec)
         try:
             yield
         finally:
@@ -159,7 +180,22 @@ def _lifespan(spec: ServiceSpec):  # type: ignore[no-untyped-def]
     return lifespan
 
 
-def _register_checks(health: HealthState, runtime: Runtime, spec: ServiceSpec) -> None:
+def _revocation_source(runtime: Runtime, spec: ServiceSpec) -> Snapshot | None:
+    if spec.revocation_snapshot is not None:
+        return spec.revocation_snapshot(runtime)
+    urls = [url.strip() for url in (runtime.settings.revocations_url or "").split(",") if url]
+    if not urls:
+        return None
+
+    async def from_auth() -> Mapping[str, float]:
+        return await fetch_snapshot(urls)
+
+    return from_auth
+
+
+def _register_checks(
+    health: HealthState, runtime: Runtime, spec: ServiceSpec, *, tracks_revocations: bool
+) -> None:
     head = migrations_head(spec.migrations_dir)
 
     async def database() -> None:
@@ -185,6 +221,14 @@ def _register_checks(health: HealthState, runtime: Runtime, spec: ServiceSpec) -
 
         (health.required if spec.requires_redis else health.optional)["redis"] = redis_check
     health.optional["broker"] = broker
+    if tracks_revocations:
+
+        async def revocations() -> None:
+            # Until the first snapshot, a revoked token could pass: not ready to serve.
+            if runtime.revocations.synced_at is None:
+                raise RuntimeError("revoked sessions not loaded yet")
+
+        health.required["revocations"] = revocations
 
 
 def _start_workers(runtime: Runtime, spec: ServiceSpec) -> list[asyncio.Task[None]]:

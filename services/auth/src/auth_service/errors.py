@@ -1,0 +1,39 @@
+"""Errors of the auth service, each with the stable `code` clients see."""
+
+from shared.errors import Conflict, ProblemError, TooManyRequests, Unauthorized
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+
+
+class InvalidRefreshToken(Unauthorized):
+    code = "invalid_refresh_token"
+
+
+class RefreshTokenReused(Unauthorized):
+    code = "refresh_token_reused"
+
+
+class LoginThrottled(TooManyRequests):
+    code = "too_many_attempts"
+
+
+class WeakPasswordError(ProblemError):
+    status = 422
+    code = "weak_password"
+    title = "Unprocessable Content"
+
+
+class AuthBusy(ProblemError):
+    status = 503
+    code = "busy"
+    title = "Service Unavailable"

@@ -1,0 +1,87 @@
+"""Request and response bodies of the auth service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Username = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9_]{3,32}$")
+]
+Password = Annotated[str, Field(min_length=8, max_length=128)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountCreate(Strict):
+    email: EmailStr = Field(max_length=320)
+    username: Username
+    password: Password
+
+
+class AccountRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    username: str
+
+
+class Me(AccountRead):
+    roles: list[str]
+
+
+class LoginRequest(Strict):
+    username: str = Field(min_length=1, max_length=320, description="The username or the email.")
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshRequest(Strict):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: Password
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - RFC 6749 token type
+    expires_in: int
+
+
+class SessionRead(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ip: str | None
+    current: bool
+
+
+class JsonWebKey(BaseModel):
+    kty: str
+    kid: str
+    use: str
+    alg: str
+    n: str
+    e: str
+
+
+class JsonWebKeySet(BaseModel):
+    keys: list[JsonWebKey]
+
+
+class RevokedSession(BaseModel):
+    session_id: uuid.UUID
+    expires_at: float
+
+
+class RevokedSessions(BaseModel):
+    revoked: list[RevokedSession]

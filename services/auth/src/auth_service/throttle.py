@@ -1,0 +1,224 @@
+"""Layered brute-force throttling of password checks, in Redis, shared by every replica.
+
+Two layers, both sliding windows kept as sorted sets of timestamps:
+
+- per (account, client address) pair: `pair_max_failures` failures within `pair_window_seconds`
+  block that pair until the oldest counted failure leaves the window. The attacker's address is
+  blocked for that account; the owner, on another address, is not.
+- per account, from every address together: after `account_soft_limit` failures within
+  `account_window_seconds`, each further check must wait 2^(failures - soft_limit) seconds (at
+  most `account_max_delay_seconds`) after the account's previous check, and at
+  `account_max_checks` checks in the window every check is refused until the window frees
+  (OWASP ASVS 4.0.3 V2.2.1). Delays instead of a lock-out: an attacker can slow an account down,
+  never shut its owner out for long.
+
+`check` decides and records the check in one Lua script, so concurrent requests cannot all slip
+through the same free slot; a refused check records nothing, so hammering a locked pair or a
+delayed account never extends the block. A success clears only the pair's failures: the
+account-wide counts measure the pressure on the account from everywhere, which one good login
+does not end — clearing them would hand a distributed attacker a fresh allowance each time the
+owner logs in, and the ASVS cap counts every check, successful or not.
+
+Fails closed: when Redis does not answer, `check` and `record_failure` raise
+`ThrottleUnavailable` (the service answers 503), because password checks without throttling are
+exactly what an attacker would wait for, and auth's readiness already requires Redis.
+`record_success` only logs: a failed reset leaves failures that expire by themselves.
+
+Keys hold sha256 digests of the account and address, never the values, and expire with their
+window; the account digest is a hash tag, so one account's keys share a Redis Cluster slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, Literal, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+ThrottleReason = Literal["pair_locked", "account_delay", "account_hourly_limit"]
+
+# KEYS: pair failures, account failures, account checks.
+# ARGV: now, member, pair window, pair max failures, account window, account max checks,
+#       soft limit, max delay.
+_CHECK = """
+local now = tonumber(ARGV[1])
+local pair_window, pair_max = tonumber(ARGV[3]), tonumber(ARGV[4])
+local account_window, account_max = tonumber(ARGV[5]), tonumber(ARGV[6])
+local soft_limit, max_delay = tonumber(ARGV[7]), tonumber(ARGV[8])
+
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - pair_window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - account_window)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - account_window)
+
+local wait, reason = 0, ''
+local function deny(seconds, why)
+  if seconds > wait then wait, reason = seconds, why end
+end
+-- when the entry whose expiry brings the count back under the limit leaves the window
+local function freed_in(key, count, limit, window)
+  local entry = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+  return tonumber(entry[2]) + window - now
+end
+
+local pair_failures = redis.call('ZCARD', KEYS[1])
+if pair_failures >= pair_max then
+  deny(freed_in(KEYS[1], pair_failures, pair_max, pair_window), 'pair_locked')
+end
+local checks = redis.call('ZCARD', KEYS[3])
+if checks >= account_max then
+  deny(freed_in(KEYS[3], checks, account_max, account_window), 'account_hourly_limit')
+end
+local failures = redis.call('ZCARD', KEYS[2])
+if failures >= soft_limit and checks > 0 then
+  local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+  deny(tonumber(last[2]) + math.min(2 ^ (failures - soft_limit), max_delay) - now, 'account_delay')
+end
+
+if reason ~= '' then
+  return {0, math.ceil(wait), reason}
+end
+redis.call('ZADD', KEYS[3], now, ARGV[2])
+redis.call('EXPIRE', KEYS[3], account_window)
+return {1, 0, ''}
+"""
+
+
+@dataclass(frozen=True)
+class ThrottleRules:
+    """Limits on password checks; every value must be at least 1."""
+
+    pair_max_failures: int = 5
+    pair_window_seconds: int = 15 * 60
+    account_max_checks: int = 100
+    account_window_seconds: int = 60 * 60
+    account_soft_limit: int = 10
+    account_max_delay_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            if getattr(self, field.name) < 1:
+                raise ValueError(f"{field.name} must be at least 1")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a password check may go ahead; if not, when to retry (seconds) and why."""
+
+    allowed: bool
+    retry_after: int = 0
+    reason: ThrottleReason | None = None
+
+
+class ThrottleUnavailable(Exception):
+    """Redis did not answer, so no password check may run: the service answers 503."""
+
+
+class LoginThrottle:
+    """Ask `check` before each password check, then report its outcome to exactly one of
+    `record_failure` or `record_success`.
+
+    `account` is the caller's normalised account key (the user id, or for unknown users the
+    lower-cased name they typed, so unknown accounts are throttled like real ones and their
+    existence does not show); `address` is the client address (see `client_address`).
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        rules: ThrottleRules,
+        *,
+        key_prefix: str = "auth:throttle",
+        now: Callable[[], float] = time.time,
+        timeout_seconds: float = 2.0,
+    ) -> None:
+        self._redis = redis
+        self._rules = rules
+        self._prefix = key_prefix
+        self._now = now
+        self._timeout = timeout_seconds
+        self._check = redis.register_script(_CHECK)
+
+    async def check(self, *, account: str, address: str) -> Decision:
+        """Allow a password check unless the pair is locked or the account must slow down; an
+        allowed check is recorded against the account at once."""
+        rules = self._rules
+        now = self._now()
+        pair, failures, checks = self._keys(account, address)
+        args: list[str | int] = [
+            repr(now),
+            _member(now),
+            rules.pair_window_seconds,
+            rules.pair_max_failures,
+            rules.account_window_seconds,
+            rules.account_max_checks,
+            rules.account_soft_limit,
+            rules.account_max_delay_seconds,
+        ]
+        allowed, retry_after, reason = await self._call(
+            "check", self._check(keys=[pair, failures, checks], args=args)
+        )
+        if allowed:
+            return Decision(allowed=True)
+        text = reason.decode() if isinstance(reason, bytes) else str(reason)
+        return Decision(
+            allowed=False, retry_after=max(1, int(retry_after)), reason=cast(ThrottleReason, text)
+        )
+
+    async def record_failure(self, *, account: str, address: str) -> None:
+        """Count a wrong password against the pair and the account."""
+        rules = self._rules
+        now = self._now()
+        member = _member(now)
+        pair, failures, _ = self._keys(account, address)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for key, window, keep in (
+                (pair, rules.pair_window_seconds, rules.pair_max_failures),
+                (failures, rules.account_window_seconds, rules.account_max_checks),
+            ):
+                pipe.zadd(key, {member: now})
+                pipe.zremrangebyscore(key, "-inf", now - window)
+                # Never more entries than any decision reads, whatever the caller does.
+                pipe.zremrangebyrank(key, 0, -(keep + 1))
+                pipe.expire(key, window)
+            await self._call("record_failure", pipe.execute())
+
+    async def record_success(self, *, account: str, address: str) -> None:
+        """Forget the pair's failures (the account-wide counts stay: see the module docstring)."""
+        pair, _, _ = self._keys(account, address)
+        # Logged by _call; the pair's failures expire with their window anyway.
+        with contextlib.suppress(ThrottleUnavailable):
+            await self._call("record_success", self._redis.delete(pair))
+
+    def _keys(self, account: str, address: str) -> tuple[str, str, str]:
+        base = f"{self._prefix}:{{{_digest(account)}}}"
+        return f"{base}:pair:{_digest(address)}", f"{base}:failures", f"{base}:checks"
+
+    async def _call(self, operation: str, awaitable: Any) -> Any:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await awaitable
+        except (RedisError, OSError) as exc:  # OSError covers TimeoutError
+            logger.warning(
+                "login throttle unavailable",
+                extra={"operation": operation, "error": type(exc).__name__},
+            )
+            raise ThrottleUnavailable(f"throttle store unavailable during {operation}") from exc
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def _member(now: float) -> str:
+    # Unique per event: two failures in the same instant must both count.
+    return f"{now!r}:{secrets.token_hex(4)}"

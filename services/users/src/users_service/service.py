@@ -1,0 +1,87 @@
+"""The rules of user profiles; one commit per use case, and no web framework."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts import UserDeleted, UserProfileUpdated
+from shared.pagination import Position, decode_cursor, encode_cursor
+from users_service.errors import ProfileNotFound
+from users_service.models import Profile
+from users_service.repository import ProfileRepository
+
+
+@dataclass(frozen=True)
+class ProfileSlice:
+    """Profiles of one page, and the cursor of the next one (None on the last page)."""
+
+    items: Sequence[Profile]
+    next_cursor: str | None
+
+
+class ProfileService:
+    """Creates, reads, edits and deletes profiles; events leave through the outbox."""
+
+    def __init__(self, *, session: AsyncSession) -> None:
+        self._session = session
+        self._profiles = ProfileRepository(session=session)
+
+    async def create_profile(self, *, user_id: uuid.UUID, email: str, username: str) -> None:
+        """A registered account gets one profile; an existing one is left alone.
+
+        Runs in the caller's transaction: the consumer commits it together with its inbox row.
+        """
+        await self._profiles.insert_if_absent(user_id=user_id, email=email, username=username)
+
+    async def get_profile(self, *, user_id: uuid.UUID) -> Profile:
+        """The profile of `user_id`, or ProfileNotFound."""
+        profile = await self._profiles.get(user_id=user_id)
+        if profile is None:
+            raise ProfileNotFound()
+        return profile
+
+    async def update_profile(self, *, user_id: uuid.UUID, changes: Mapping[str, Any]) -> Profile:
+        """Only the given fields change; a real change commits with its `user.profile_updated`."""
+        profile = await self._profiles.get(user_id=user_id, for_update=True)
+        if profile is None:
+            raise ProfileNotFound()
+        changed = {
+            name: value for name, value in changes.items() if getattr(profile, name) != value
+        }
+        if not changed:
+            # Nothing happened, so no event; committing only releases the row lock.
+            await self._session.commit()
+            return profile
+        profile = await self._profiles.update(user_id=user_id, values=changed)
+        await self._profiles.record(
+            event=UserProfileUpdated(
+                user_id=profile.id,
+                display_name=profile.display_name,
+                avatar_file_id=profile.avatar_file_id,
+            )
+        )
+        await self._session.commit()
+        return profile
+
+    async def delete_profile(self, *, user_id: uuid.UUID) -> None:
+        """A profile is deleted once, together with its `user.deleted`; a second delete is not found."""
+        if not await self._profiles.delete(user_id=user_id):
+            raise ProfileNotFound()
+        await self._profiles.record(event=UserDeleted(user_id=user_id))
+        await self._session.commit()
+
+    async def list_profiles(self, *, limit: int, cursor: str | None) -> ProfileSlice:
+        """Newest first by (created_at, id); a cursor names the last row seen, so pages never overlap."""
+        after = decode_cursor(cursor) if cursor is not None else None
+        # One row more than asked tells whether another page follows, without a count.
+        rows = await self._profiles.list_newest_first(after=after, limit=limit + 1)
+        items = rows[:limit]
+        if len(rows) <= limit:
+            return ProfileSlice(items=items, next_cursor=None)
+        last = items[-1]
+        return ProfileSlice(
+            items=items, next_cursor=encode_cursor(Position(last.created_at, last.id))
+        )

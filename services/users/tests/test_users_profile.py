@@ -1,0 +1,270 @@
+"""A profile is created from `user.registered`, read by its owner and others, and edited by its owner."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.contracts import UserRegistered
+from users_service.consumers import HANDLERS, on_user_registered
+from users_service.repository import ProfileRepository
+
+ME = "/api/v1/users/me"
+FULL_FIELDS = {
+    "id",
+    "email",
+    "username",
+    "display_name",
+    "bio",
+    "avatar_file_id",
+    "created_at",
+    "updated_at",
+}
+PUBLIC_FIELDS = {"id", "username", "display_name", "bio", "avatar_file_id", "created_at"}
+
+Register = Callable[..., Awaitable[uuid.UUID]]
+Auth = Callable[..., dict[str, str]]
+Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
+Problem = Callable[[httpx.Response, int, str], dict[str, Any]]
+
+
+def test_the_service_consumes_user_registered() -> None:
+    assert list(HANDLERS) == [UserRegistered]
+    assert HANDLERS[UserRegistered] is on_user_registered
+
+
+async def test_registration_creates_the_profile(
+    client: httpx.AsyncClient, register: Register, auth: Auth
+) -> None:
+    user_id = await register(email="ann@example.com", username="ann")
+    response = await client.get(ME, headers=auth(user_id))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == FULL_FIELDS
+    assert body["id"] == str(user_id)
+    assert (body["email"], body["username"]) == ("ann@example.com", "ann")
+    assert (body["display_name"], body["bio"], body["avatar_file_id"]) == (None, None, None)
+    assert body["created_at"] == body["updated_at"]
+
+
+async def test_a_second_registration_leaves_the_profile_alone(
+    client: httpx.AsyncClient, register: Register, auth: Auth
+) -> None:
+    user_id = await register(email="first@example.com", username="first")
+    await client.patch(ME, headers=auth(user_id), json={"display_name": "Ann"})
+    await register(user_id, email="second@example.com", username="second")
+    body = (await client.get(ME, headers=auth(user_id))).json()
+    assert (body["email"], body["username"], body["display_name"]) == (
+        "first@example.com",
+        "first",
+        "Ann",
+    )
+
+
+async def test_me_is_not_found_before_the_profile_exists(
+    client: httpx.AsyncClient, auth: Auth, problem: Problem
+) -> None:
+    problem(await client.get(ME, headers=auth(uuid.uuid4())), 404, "not_found")
+    problem(await client.patch(ME, headers=auth(uuid.uuid4()), json={}), 404, "not_found")
+
+
+async def test_a_subject_that_is_not_a_user_id_has_no_profile(
+    client: httpx.AsyncClient, auth: Auth, problem: Problem
+) -> None:
+    problem(await client.get(ME, headers=auth("service-account")), 404, "not_found")
+
+
+async def test_patch_changes_only_the_fields_sent_and_null_clears(
+    client: httpx.AsyncClient, register: Register, auth: Auth
+) -> None:
+    user_id = await register()
+    headers = auth(user_id)
+    avatar = str(uuid.uuid4())
+
+    first = await client.patch(ME, headers=headers, json={"display_name": "Ann", "bio": "Hi."})
+    assert first.status_code == 200, first.text
+    assert (first.json()["display_name"], first.json()["bio"]) == ("Ann", "Hi.")
+
+    second = (await client.patch(ME, headers=headers, json={"avatar_file_id": avatar})).json()
+    assert (second["display_name"], second["bio"], second["avatar_file_id"]) == (
+        "Ann",
+        "Hi.",
+        avatar,
+    )
+
+    third = (await client.patch(ME, headers=headers, json={"display_name": None})).json()
+    assert (third["display_name"], third["bio"], third["avatar_file_id"]) == (None, "Hi.", avatar)
+
+    cleared = {"bio": None, "avatar_file_id": None}
+    fourth = (await client.patch(ME, headers=headers, json=cleared)).json()
+    assert (fourth["display_name"], fourth["bio"], fourth["avatar_file_id"]) == (None, None, None)
+    assert set(fourth) == FULL_FIELDS
+    assert fourth["updated_at"] >= fourth["created_at"]
+    assert (await client.get(ME, headers=headers)).json() == fourth
+
+
+async def test_display_name_is_trimmed_and_limits_are_inclusive(
+    client: httpx.AsyncClient, register: Register, auth: Auth
+) -> None:
+    user_id = await register()
+    body = {"display_name": "  Ann  ", "bio": "b" * 1000}
+    response = await client.patch(ME, headers=auth(user_id), json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["display_name"] == "Ann"
+    long_name = await client.patch(ME, headers=auth(user_id), json={"display_name": "é" * 100})
+    assert long_name.json()["display_name"] == "é" * 100
+
+
+async def test_patch_publishes_profile_updated_in_the_same_transaction(
+    client: httpx.AsyncClient, register: Register, auth: Auth, outbox: Outbox
+) -> None:
+    user_id = await register()
+    avatar = uuid.uuid4()
+    body = {"display_name": "Ann", "avatar_file_id": str(avatar)}
+    assert (await client.patch(ME, headers=auth(user_id), json=body)).status_code == 200
+    [envelope] = await outbox("user.profile_updated")
+    assert (envelope["type"], envelope["version"], envelope["producer"]) == (
+        "user.profile_updated",
+        1,
+        "users",
+    )
+    assert envelope["data"] == {
+        "user_id": str(user_id),
+        "display_name": "Ann",
+        "avatar_file_id": str(avatar),
+    }
+
+
+@pytest.mark.parametrize("body", [{}, {"display_name": "Ann"}], ids=["empty", "same_value"])
+async def test_a_patch_that_changes_nothing_publishes_nothing(
+    client: httpx.AsyncClient, register: Register, auth: Auth, outbox: Outbox, body: dict[str, Any]
+) -> None:
+    user_id = await register()
+    await client.patch(ME, headers=auth(user_id), json={"display_name": "Ann"})
+    response = await client.patch(ME, headers=auth(user_id), json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["display_name"] == "Ann"
+    assert len(await outbox("user.profile_updated")) == 1
+
+
+async def test_a_failed_outbox_write_leaves_the_profile_unchanged(
+    client: httpx.AsyncClient,
+    register: Register,
+    auth: Auth,
+    outbox: Outbox,
+    problem: Problem,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user_id = await register()
+
+    async def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("outbox unavailable")
+
+    monkeypatch.setattr(ProfileRepository, "record", broken)
+    failed = await client.patch(ME, headers=auth(user_id), json={"display_name": "Ann"})
+    problem(failed, 500, "internal_error")
+    monkeypatch.undo()
+    assert (await client.get(ME, headers=auth(user_id))).json()["display_name"] is None
+    assert await outbox("user.profile_updated") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"display_name": "x" * 101},
+        {"bio": "x" * 1001},
+        {"display_name": ""},
+        {"display_name": "   "},
+        {"bio": ""},
+        {"display_name": "a\u0000b"},
+        {"bio": "a\u0000b"},
+        {"display_name": 5},
+        {"display_name": ["Ann"]},
+        {"bio": {"text": "Hi"}},
+        {"avatar_file_id": "not-a-uuid"},
+        {"avatar_file_id": 7},
+        {"email": "new@example.com"},
+        {"username": "new"},
+        {"display_name": "Ann", "unknown": 1},
+        [],
+        "Ann",
+        None,
+    ],
+    ids=[
+        "display_name_101",
+        "bio_1001",
+        "display_name_empty",
+        "display_name_blank",
+        "bio_empty",
+        "display_name_nul",
+        "bio_nul",
+        "display_name_int",
+        "display_name_list",
+        "bio_object",
+        "avatar_not_uuid",
+        "avatar_int",
+        "email_not_editable",
+        "username_not_editable",
+        "unknown_field",
+        "array_body",
+        "string_body",
+        "null_body",
+    ],
+)
+async def test_invalid_patches_are_refused_and_change_nothing(
+    client: httpx.AsyncClient,
+    register: Register,
+    auth: Auth,
+    outbox: Outbox,
+    problem: Problem,
+    body: Any,
+) -> None:
+    user_id = await register()
+    before = (await client.get(ME, headers=auth(user_id))).json()
+    body_problem = problem(
+        await client.patch(ME, headers=auth(user_id), json=body), 422, "validation_failed"
+    )
+    assert body_problem["errors"], body_problem
+    assert (await client.get(ME, headers=auth(user_id))).json() == before
+    assert await outbox("user.profile_updated") == []
+
+
+@pytest.mark.parametrize(
+    "content", [b'{"display_name": ', b"not json", b"", b'{"bio": "\\ud800"}'], ids=str
+)
+async def test_malformed_json_is_refused(
+    client: httpx.AsyncClient, register: Register, auth: Auth, problem: Problem, content: bytes
+) -> None:
+    user_id = await register()
+    headers = {**auth(user_id), "Content-Type": "application/json"}
+    problem(await client.patch(ME, headers=headers, content=content), 422, "validation_failed")
+
+
+async def test_public_profile_has_no_email_and_any_signed_in_user_sees_it(
+    client: httpx.AsyncClient, register: Register, auth: Auth
+) -> None:
+    owner = await register(username="ann")
+    await client.patch(ME, headers=auth(owner), json={"display_name": "Ann", "bio": "Hi."})
+    response = await client.get(f"/api/v1/users/{owner}", headers=auth(uuid.uuid4()))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == PUBLIC_FIELDS
+    assert (body["id"], body["username"], body["display_name"], body["bio"]) == (
+        str(owner),
+        "ann",
+        "Ann",
+        "Hi.",
+    )
+
+
+@pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid", "123"])
+async def test_public_profile_of_an_unknown_or_malformed_id_is_not_found(
+    client: httpx.AsyncClient, auth: Auth, problem: Problem, user_id: str
+) -> None:
+    problem(
+        await client.get(f"/api/v1/users/{user_id}", headers=auth(uuid.uuid4())), 404, "not_found"
+    )
