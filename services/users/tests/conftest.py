@@ -73,7 +73,7 @@ def users_settings(
         )
     )
     return Settings(
-        database_url=migrated_users_database("users"),  # type: ignore[arg-type]
+        database_url=migrated_users_database("users"),
         amqp_url=servers.amqp_url,
         jwt_public_keys=str(key_path),
         run_workers=False,

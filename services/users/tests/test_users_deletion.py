@@ -20,11 +20,8 @@ Problem = Callable[[httpx.Response, int, str], dict[str, Any]]
 
 
 def user_deleted(user_id: uuid.UUID, envelope: dict[str, Any]) -> bool:
-    return (
-        envelope["type"] == "user.deleted"
-        and envelope["producer"] == "users"
-        and envelope["data"] == {"user_id": str(user_id)}
-    )
+    expected = {"type": "user.deleted", "producer": "users", "data": {"user_id": str(user_id)}}
+    return all(envelope[key] == value for key, value in expected.items())
 
 
 async def test_deleting_my_profile_publishes_user_deleted_once(

@@ -23,14 +23,19 @@ Sessions = Any
 
 async def add_profiles(sessions: Sessions, created_at: list[datetime]) -> list[uuid.UUID]:
     """Profiles with the given creation times; returns their ids, newest first as the API orders them."""
+    keys = [(at, uuid.uuid4()) for at in created_at]
     rows = [
-        {"id": uuid.uuid4(), "email": f"p{n}@example.com", "username": f"p{n}", "created_at": at}
-        for n, at in enumerate(created_at)
+        {
+            "id": user_id,
+            "email": f"{user_id}@example.com",
+            "username": str(user_id),
+            "created_at": at,
+        }
+        for at, user_id in keys
     ]
     async with sessions() as session, session.begin():
         await session.execute(insert(Profile).values(rows))
-    ordered = sorted(rows, key=lambda row: (row["created_at"], row["id"]), reverse=True)
-    return [row["id"] for row in ordered]
+    return [user_id for _, user_id in sorted(keys, reverse=True)]
 
 
 async def all_pages(

@@ -82,3 +82,10 @@ async def test_patch_by_id_is_not_a_route(
     headers = auth(uuid.uuid4(), roles=["admin"])
     response = await client.patch(f"/api/v1/users/{SOMEONE}", headers=headers, json={})
     problem(response, 405, "method_not_allowed")
+
+
+async def test_authentication_comes_before_body_validation(
+    client: httpx.AsyncClient, problem: Problem
+) -> None:
+    response = await client.patch("/api/v1/users/me", json={"display_name": 5, "unknown": 1})
+    problem(response, 401, "missing_token")

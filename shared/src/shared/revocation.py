@@ -56,10 +56,10 @@ class RevocationList:
         return len(self._until)
 
 
-async def fetch_snapshot(urls: Sequence[str], *, timeout: float = 3.0) -> dict[str, float]:
+async def fetch_snapshot(urls: Sequence[str], *, per_url_seconds: float = 3.0) -> dict[str, float]:
     """The revoked sessions from the auth service's internal endpoint; tries each URL in turn."""
     errors: list[str] = []
-    async with httpx.AsyncClient(timeout=timeout) as client:
+    async with httpx.AsyncClient(timeout=per_url_seconds) as client:
         for url in urls:
             try:
                 response = await client.get(url)

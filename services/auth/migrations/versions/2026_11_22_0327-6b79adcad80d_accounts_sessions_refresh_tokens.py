@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "6b79adcad80d"
 down_revision: str | None = "db3a97943a99"
@@ -25,7 +26,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=256), nullable=False),
         sa.Column(
             "roles",
-            sa.ARRAY(sa.String(length=32)),
+            postgresql.ARRAY(sa.String(length=32)),
             server_default=sa.text("'{}'::varchar[]"),
             nullable=False,
         ),

@@ -6,11 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 
-Username = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9_]{3,32}$")
-]
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+# Stored lower-cased, so "Alice" registers as "alice" and can never coexist with it.
+Username = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=r"^[a-z0-9_]{3,32}$")]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 
 
@@ -40,7 +44,7 @@ class LoginRequest(Strict):
 
 
 class RefreshRequest(Strict):
-    refresh_token: str = Field(min_length=1, max_length=512)
+    refresh_token: str = Field(min_length=1, max_length=8192)
 
 
 class PasswordChange(Strict):

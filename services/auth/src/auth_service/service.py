@@ -147,6 +147,7 @@ class AuthService:
             ip=client.address,
         )
         self.db.add(session)
+        await self.db.flush()  # the session row first: the refresh token refers to it
         refresh_token = self._add_refresh_token(session.id)
         await self.db.commit()
         return self._pair(account, session.id, refresh_token)

@@ -16,7 +16,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """Build the app; settings come from the environment unless given (tests)."""
-    app = create_service_app(
+    return create_service_app(
         ServiceSpec(
             title="Users",
             settings=settings or Settings(),
@@ -26,6 +26,3 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             handlers=HANDLERS,
         )
     )
-    # Paths are exact: `/api/v1/users/` is a 404 problem, not a 307 to `/api/v1/users`.
-    app.router.redirect_slashes = False
-    return app

@@ -23,7 +23,7 @@ async def get_my_profile(user_id: CurrentUserId, service: ProfileServiceDep) -> 
 async def update_my_profile(
     body: ProfileUpdate, user_id: CurrentUserId, service: ProfileServiceDep
 ) -> ProfileRead:
-    profile = await service.update_profile(user_id=user_id, changes=body.changes())
+    profile = await service.update_profile(user_id=user_id, update=body)
     return ProfileRead.model_validate(profile)
 
 

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
@@ -60,10 +60,6 @@ class ProfileUpdate(BaseModel):
     display_name: DisplayName | None = None
     bio: Bio | None = None
     avatar_file_id: uuid.UUID | None = None
-
-    def changes(self) -> dict[str, Any]:
-        """The fields present in the request body, with their new values."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
 
 
 class ProfilePage(BaseModel):

@@ -1,9 +1,8 @@
 """The rules of user profiles; one commit per use case, and no web framework."""
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +11,7 @@ from shared.pagination import Position, decode_cursor, encode_cursor
 from users_service.errors import ProfileNotFound
 from users_service.models import Profile
 from users_service.repository import ProfileRepository
+from users_service.schemas import ProfileUpdate
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,13 @@ class ProfileService:
             raise ProfileNotFound()
         return profile
 
-    async def update_profile(self, *, user_id: uuid.UUID, changes: Mapping[str, Any]) -> Profile:
-        """Only the given fields change; a real change commits with its `user.profile_updated`."""
+    async def update_profile(self, *, user_id: uuid.UUID, update: ProfileUpdate) -> Profile:
+        """Only the fields sent change; a real change commits with its `user.profile_updated`."""
         profile = await self._profiles.get(user_id=user_id, for_update=True)
         if profile is None:
             raise ProfileNotFound()
-        changed = {
-            name: value for name, value in changes.items() if getattr(profile, name) != value
-        }
+        sent = {name: getattr(update, name) for name in update.model_fields_set}
+        changed = {name: value for name, value in sent.items() if getattr(profile, name) != value}
         if not changed:
             # Nothing happened, so no event; committing only releases the row lock.
             await self._session.commit()

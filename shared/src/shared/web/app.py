@@ -96,6 +96,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         redoc_url=None,
         openapi_url=f"{prefix}/openapi.json",
     )
+    # Paths are a contract: `/todos/` is not `/todos`, and no redirect pretends otherwise.
+    app.router.redirect_slashes = False
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.state.health = HealthState()

@@ -1,0 +1,219 @@
+"""Registration, login and the account endpoints, through the real app, database and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from auth_service.settings import Settings
+
+PASSWORD = "correct horse battery staple"
+PROBLEM = "application/problem+json"
+
+
+def unique(prefix: str = "u") -> str:
+    return f"{prefix}{secrets.token_hex(5)}"
+
+
+async def register(client: httpx.AsyncClient, **fields: Any) -> httpx.Response:
+    name = unique()
+    body = {"email": f"{name}@example.com", "username": name, "password": PASSWORD, **fields}
+    return await client.post("/api/v1/auth/register", json=body)
+
+
+async def login(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD, **kwargs: Any
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/login", json={"username": username, "password": password}, **kwargs
+    )
+
+
+async def outbox_types(database_url: str) -> list[str]:
+    engine = create_async_engine("postgresql+asyncpg://" + database_url.partition("://")[2])
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT envelope FROM outbox_message"))
+            return [f"{row.envelope['type']}:{row.envelope['data'].get('user_id')}" for row in rows]
+    finally:
+        await engine.dispose()
+
+
+async def test_register_creates_the_account_and_its_event(
+    client: httpx.AsyncClient, auth_database: str
+) -> None:
+    name = unique()
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": f"{name.upper()}@Example.COM", "username": name, "password": PASSWORD},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert set(body) == {"id", "email", "username"}
+    assert body["email"] == f"{name}@example.com" and body["username"] == name
+    assert f"user.registered:{body['id']}" in await outbox_types(auth_database)
+
+
+async def test_email_and_username_are_unique(client: httpx.AsyncClient) -> None:
+    name = unique()
+    first = await client.post(
+        "/api/v1/auth/register",
+        json={"email": f"{name}@example.com", "username": name, "password": PASSWORD},
+    )
+    assert first.status_code == 201
+    same_email = await register(client, email=f"{name.upper()}@EXAMPLE.com")
+    assert same_email.status_code == 409 and same_email.json()["code"] == "email_taken"
+    same_name = await register(client, username=name.upper())
+    assert same_name.status_code == 409 and same_name.json()["code"] == "username_taken"
+    assert same_name.headers["content-type"] == PROBLEM
+
+
+async def test_concurrent_registrations_of_one_email_make_one_account(
+    client: httpx.AsyncClient,
+) -> None:
+    email = f"{unique()}@example.com"
+    responses = await asyncio.gather(
+        *(register(client, email=email) for _ in range(4)),
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201, 409, 409, 409], [r.text for r in responses]
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"email_taken"}
+
+
+@pytest.mark.parametrize(
+    "fields,code",
+    [
+        ({"email": "not-an-email"}, "validation_failed"),
+        ({"username": "ab"}, "validation_failed"),
+        ({"username": "a" * 33}, "validation_failed"),
+        ({"username": "has space"}, "validation_failed"),
+        ({"username": "dash-not-allowed"}, "validation_failed"),
+        ({"password": "short1!"}, "validation_failed"),
+        ({"password": "x" * 129}, "validation_failed"),
+        ({"password": "password123"}, "weak_password"),
+        ({"password": "qwertyuiop"}, "weak_password"),
+        ({"password": 12345678}, "validation_failed"),
+        ({"is_admin": True}, "validation_failed"),
+    ],
+)
+async def test_bad_registrations_are_4xx_problems(
+    client: httpx.AsyncClient, fields: dict[str, Any], code: str
+) -> None:
+    response = await register(client, **fields)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["code"] == code
+    assert "password123" not in response.text and "qwertyuiop" not in response.text
+
+
+@pytest.mark.parametrize(
+    "content,content_type",
+    [(b"{not json", "application/json"), (b"", "application/json"), (b"[]", "application/json")],
+)
+async def test_malformed_bodies_are_422(
+    client: httpx.AsyncClient, content: bytes, content_type: str
+) -> None:
+    for path in ("/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh"):
+        response = await client.post(path, content=content, headers={"content-type": content_type})
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"] == PROBLEM
+
+
+async def test_login_with_json_or_the_oauth2_form(client: httpx.AsyncClient) -> None:
+    account = (await register(client)).json()
+    by_json = await login(client, account["username"])
+    by_email = await login(client, account["email"].upper())
+    by_form = await client.post(
+        "/api/v1/auth/login",
+        data={"username": account["username"], "password": PASSWORD, "grant_type": "password"},
+    )
+    for response in (by_json, by_email, by_form):
+        assert response.status_code == 200, response.text
+        pair = response.json()
+        assert pair["token_type"] == "bearer" and pair["expires_in"] == 900
+        assert response.headers["cache-control"] == "no-store"
+        me = await client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"}
+        )
+        assert me.status_code == 200
+        assert me.json() == {**account, "roles": []}
+
+
+async def test_access_token_claims(client: httpx.AsyncClient, auth_keys: dict[str, Any]) -> None:
+    account = (await register(client)).json()
+    token = (await login(client, account["username"])).json()["access_token"]
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "RS256" and header["typ"] == "at+jwt" and header["kid"]
+    claims = jwt.decode(
+        token, auth_keys["key"].public_key(), algorithms=["RS256"], audience="suite-api"
+    )
+    assert claims["sub"] == account["id"]
+    assert {"iss", "aud", "sub", "exp", "iat", "nbf", "jti", "sid", "roles"} <= set(claims)
+    assert claims["exp"] - claims["iat"] == 900
+
+
+async def test_unknown_user_and_wrong_password_look_the_same(client: httpx.AsyncClient) -> None:
+    account = (await register(client)).json()
+    wrong = await login(client, account["username"], "not the password at all")
+    unknown = await login(client, unique("ghost"), "not the password at all")
+    assert wrong.status_code == unknown.status_code == 401
+    strip = lambda r: {k: v for k, v in r.json().items() if k != "request_id"}  # noqa: E731
+    assert strip(wrong) == strip(unknown)
+    assert wrong.json()["code"] == "invalid_credentials"
+
+
+async def test_failures_lock_the_pair_not_the_account(client: httpx.AsyncClient) -> None:
+    account = (await register(client)).json()
+    attacker = {"X-Forwarded-For": "203.0.113.7"}
+    for _ in range(5):
+        response = await login(client, account["username"], "wrong-password!", headers=attacker)
+        assert response.status_code == 401
+    locked = await login(client, account["username"], headers=attacker)
+    assert locked.status_code == 429 and locked.json()["code"] == "too_many_attempts"
+    assert 0 < int(locked.headers["retry-after"]) <= 900
+    # The real user, from another address, still gets in.
+    real_user = await login(
+        client, account["username"], headers={"X-Forwarded-For": "198.51.100.2"}
+    )
+    assert real_user.status_code == 200
+
+
+async def test_forwarded_for_from_an_untrusted_peer_is_ignored(
+    make_settings: Callable[..., Settings], run_app: Callable[..., Any]
+) -> None:
+    # The peer (127.0.0.1) is not a trusted proxy here: rotating X-Forwarded-For buys nothing.
+    async with run_app(make_settings(trusted_proxies="10.9.9.9/32")) as other:
+        account = (await register(other)).json()
+        for n in range(5):
+            spoofed = {"X-Forwarded-For": f"203.0.113.{n}"}
+            assert (
+                await login(other, account["username"], "wrong!", headers=spoofed)
+            ).status_code == 401
+        locked = await login(
+            other, account["username"], headers={"X-Forwarded-For": "198.51.100.9"}
+        )
+        assert locked.status_code == 429
+
+
+async def test_jwks_publishes_the_verifying_key(
+    client: httpx.AsyncClient, auth_keys: dict[str, Any]
+) -> None:
+    account = (await register(client)).json()
+    token = (await login(client, account["username"])).json()["access_token"]
+    jwks = (await client.get("/.well-known/jwks.json")).json()
+    (key,) = jwks["keys"]
+    assert {key["kty"], key["use"], key["alg"]} == {"RSA", "sig", "RS256"}
+    assert key["kid"] == jwt.get_unverified_header(token)["kid"]
+    public = jwt.PyJWK(key).key
+    assert (
+        jwt.decode(token, public, algorithms=["RS256"], audience="suite-api")["sub"]
+        == account["id"]
+    )

@@ -1,0 +1,220 @@
+"""Login throttling on the real Redis: pairs lock, accounts slow down, nothing leaks, outages fail closed."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from auth_service.throttle import Decision, LoginThrottle, ThrottleRules, ThrottleUnavailable
+
+ACCOUNT = "ziggy@mars.example"
+ATTACKER = "203.0.113.66"
+OWNER = "198.51.100.7"
+START = 1_800_000_000.0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+async def redis(servers: Any) -> AsyncIterator[Redis]:
+    client = Redis.from_url(servers.redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis: Redis) -> AsyncIterator[str]:
+    key_prefix = f"test:throttle:{secrets.token_hex(6)}"
+    yield key_prefix
+    keys = [key async for key in redis.scan_iter(match=f"{key_prefix}:*")]
+    if keys:
+        await redis.delete(*keys)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def throttle(redis: Redis, prefix: str, clock: FakeClock) -> LoginThrottle:
+    return LoginThrottle(redis, ThrottleRules(), key_prefix=prefix, now=clock)
+
+
+async def fail(throttle: LoginThrottle, *, account: str = ACCOUNT, address: str) -> None:
+    """One wrong password, checked first as the login endpoint will."""
+    assert await throttle.check(account=account, address=address) == Decision(allowed=True)
+    await throttle.record_failure(account=account, address=address)
+
+
+def test_rules_refuse_nonsense() -> None:
+    assert ThrottleRules().pair_max_failures == 5
+    with pytest.raises(ValueError, match="pair_max_failures"):
+        ThrottleRules(pair_max_failures=0)
+
+
+async def test_pair_locks_after_five_failures(throttle: LoginThrottle, clock: FakeClock) -> None:
+    for _ in range(5):
+        await fail(throttle, address=ATTACKER)
+        clock.advance(10)
+    clock.advance(50.5)  # 100.5 s after the first failure
+    decision = await throttle.check(account=ACCOUNT, address=ATTACKER)
+    # the oldest failure leaves the 15-minute window in 799.5 s
+    assert decision == Decision(allowed=False, retry_after=800, reason="pair_locked")
+
+
+async def test_locked_pair_leaves_other_addresses_and_accounts_alone(
+    throttle: LoginThrottle,
+) -> None:
+    for _ in range(5):
+        await fail(throttle, address=ATTACKER)
+    assert not (await throttle.check(account=ACCOUNT, address=ATTACKER)).allowed
+    assert (await throttle.check(account=ACCOUNT, address=OWNER)).allowed
+    assert (await throttle.check(account="someone-else", address=ATTACKER)).allowed
+
+
+async def test_window_slides(throttle: LoginThrottle, clock: FakeClock) -> None:
+    for _ in range(5):
+        await fail(throttle, address=ATTACKER)
+        clock.advance(60)
+    clock.advance(15 * 60 - 5 * 60 - 1)
+    assert (await throttle.check(account=ACCOUNT, address=ATTACKER)).retry_after == 1
+    clock.advance(1)  # the first failure has left the window: one more try
+    await fail(throttle, address=ATTACKER)
+    locked = await throttle.check(account=ACCOUNT, address=ATTACKER)
+    assert (locked.reason, locked.retry_after) == ("pair_locked", 60)
+
+
+async def test_refused_checks_do_not_extend_the_lock(
+    throttle: LoginThrottle, clock: FakeClock
+) -> None:
+    for _ in range(5):
+        await fail(throttle, address=ATTACKER)
+    for _ in range(50):
+        clock.advance(10)
+        assert not (await throttle.check(account=ACCOUNT, address=ATTACKER)).allowed
+    clock.advance(15 * 60 - 500)
+    assert (await throttle.check(account=ACCOUNT, address=ATTACKER)).allowed
+
+
+async def test_success_resets_the_pair(throttle: LoginThrottle) -> None:
+    for _ in range(4):
+        await fail(throttle, address=OWNER)
+    assert (await throttle.check(account=ACCOUNT, address=OWNER)).allowed
+    await throttle.record_success(account=ACCOUNT, address=OWNER)
+    for _ in range(4):
+        await fail(throttle, address=OWNER)
+    assert (await throttle.check(account=ACCOUNT, address=OWNER)).allowed
+
+
+async def test_account_slows_down_with_growing_delays(
+    throttle: LoginThrottle, clock: FakeClock
+) -> None:
+    # A distributed attack: every guess from a fresh address, so no pair ever locks.
+    addresses = (f"192.0.2.{i}" for i in range(1, 255))
+    for _ in range(10):
+        await fail(throttle, address=next(addresses))
+        clock.advance(1)
+    clock.advance(-1)  # right after the 10th failure
+
+    waits = []
+    for _ in range(9):
+        address = next(addresses)
+        refused = await throttle.check(account=ACCOUNT, address=address)
+        assert (refused.allowed, refused.reason) == (False, "account_delay")
+        waits.append(refused.retry_after)
+        clock.advance(refused.retry_after / 2)  # a refused check does not restart the wait
+        assert (await throttle.check(account=ACCOUNT, address=address)).retry_after <= (
+            refused.retry_after / 2 + 1
+        )
+        clock.advance(refused.retry_after / 2)
+        await fail(throttle, address=address)
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+
+
+async def test_hourly_cap_on_password_checks(throttle: LoginThrottle, clock: FakeClock) -> None:
+    # Successful checks count too (ASVS V2.2.1 limits checks), and a success does not reset them.
+    for i in range(100):
+        address = f"192.0.2.{i % 250}"
+        assert (await throttle.check(account=ACCOUNT, address=address)).allowed
+        await throttle.record_success(account=ACCOUNT, address=address)
+        clock.advance(1)
+    clock.advance(-1)
+    refused = await throttle.check(account=ACCOUNT, address=OWNER)
+    # the first check (at START) leaves the hour at START + 3600; now is START + 99
+    assert refused == Decision(allowed=False, retry_after=3501, reason="account_hourly_limit")
+    clock.advance(3501)
+    assert (await throttle.check(account=ACCOUNT, address=OWNER)).allowed
+    assert not (await throttle.check(account=ACCOUNT, address=OWNER)).allowed
+
+
+async def test_concurrent_checks_cannot_share_a_free_slot(
+    redis: Redis, prefix: str, clock: FakeClock
+) -> None:
+    throttle = LoginThrottle(
+        redis, ThrottleRules(account_max_checks=5), key_prefix=prefix, now=clock
+    )
+    decisions = await asyncio.gather(
+        *(throttle.check(account=ACCOUNT, address=f"192.0.2.{i}") for i in range(40))
+    )
+    assert sum(decision.allowed for decision in decisions) == 5
+
+
+async def test_keys_expire(throttle: LoginThrottle, redis: Redis, prefix: str) -> None:
+    for _ in range(5):
+        await fail(throttle, address=ATTACKER)
+    keys = [key.decode() async for key in redis.scan_iter(match=f"{prefix}:*")]
+    assert len(keys) == 3  # the pair's failures, the account's failures and checks
+    for key in keys:
+        ttl = await redis.ttl(key)
+        window = 15 * 60 if ":pair:" in key else 60 * 60
+        assert 0 < ttl <= window, (key, ttl)
+
+
+async def test_keys_reveal_neither_account_nor_address(
+    throttle: LoginThrottle, redis: Redis, prefix: str
+) -> None:
+    account, address = "Ziggy.Played@Mars.example", "2001:db8::7"
+    await fail(throttle, account=account, address=address)
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+    assert keys
+    stored = list(keys)
+    for key in keys:
+        stored += await redis.zrange(key, 0, -1)
+    for value in (account.lower(), "ziggy", address):
+        assert not any(value.encode() in item.lower() for item in stored), value
+
+
+async def test_unreachable_redis_fails_closed() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    throttle = LoginThrottle(client, ThrottleRules(), key_prefix="test:throttle:down")
+    try:
+        started = time.monotonic()
+        with pytest.raises(ThrottleUnavailable):
+            await throttle.check(account=ACCOUNT, address=OWNER)
+        with pytest.raises(ThrottleUnavailable):
+            await throttle.record_failure(account=ACCOUNT, address=OWNER)
+        # a login that already succeeded is not turned into an error by a failed reset
+        await throttle.record_success(account=ACCOUNT, address=OWNER)
+        assert time.monotonic() - started < 10
+    finally:
+        await client.aclose()
