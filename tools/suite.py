@@ -168,9 +168,16 @@ def load_renderer() -> ModuleType:
     return module
 
 
-def wait_ready(url: str, timeout: float = 60.0) -> None:
+def wait_ready(
+    url: str,
+    process: subprocess.Popen[bytes] | None = None,
+    name: str = "",
+    timeout: float = 60.0,
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode} while starting; see its log")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
                 if response.status == 200:
@@ -226,8 +233,8 @@ class Suite:
                 start_new_session=True,
             )
             self.processes.append((replica.name, process))
-        for replica in self.replicas:
-            wait_ready(f"http://127.0.0.1:{replica.port}/health/readiness")
+        for (name, process), replica in zip(self.processes, self.replicas, strict=True):
+            wait_ready(f"http://127.0.0.1:{replica.port}/health/readiness", process, name)
         say(f"{len(self.replicas)} replicas ready")
         self._start_gateway(public_key)
 
@@ -244,6 +251,9 @@ class Suite:
             upstreams=upstreams,
             max_body_mib=int(os.environ.get("FILES_MAX_UPLOAD_MIB", 50)),
             prefix=str(prefix),
+            # Per client address, on login and register together.
+            auth_rate=os.environ.get("SUITE_AUTH_RATE", "10r/m"),
+            auth_burst=int(os.environ.get("SUITE_AUTH_BURST", 10)),
         )
         conf = prefix / "nginx.conf"
         conf.write_text(config)
@@ -252,7 +262,7 @@ class Suite:
             log=prefix / "nginx.log",
         )
         self.processes.append(("nginx", process))
-        wait_ready(f"http://127.0.0.1:{self.gateway_port}/healthz", timeout=20)
+        wait_ready(f"http://127.0.0.1:{self.gateway_port}/healthz", process, "nginx", timeout=20)
 
     def stop(self) -> None:
         for name, process in reversed(self.processes):
@@ -311,6 +321,9 @@ def main() -> None:
     except KeyboardInterrupt:
         say("stopping")
     finally:
+        # A second Ctrl-C (or uv forwarding the same SIGTERM) must not cut the clean stop short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         suite.stop()
         say("stopped")
 

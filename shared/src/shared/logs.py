@@ -59,3 +59,5 @@ def configure_logging(*, service: str, replica: str, level: str = "INFO") -> Non
         uvicorn_logger.propagate = True
     # Requests are logged once, by our middleware, with request id and duration.
     logging.getLogger("uvicorn.access").disabled = True
+    # One line per outgoing call (revocation snapshots every 30 s) is noise, not signal.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -262,7 +262,12 @@ class AuthService:
                     roles=["admin"],
                 )
             )
-            await self.db.flush()
+            try:
+                await self.db.flush()
+            except IntegrityError:
+                # Another replica, starting at the same moment, created it first.
+                await self.db.rollback()
+                return False
             await self._publish(
                 UserRegistered(user_id=account.id, email=account.email, username=account.username)
             )
