@@ -49,9 +49,62 @@ class SessionRevoked(DomainEvent):
     expires_at: datetime
 
 
+class TodoCreated(DomainEvent):
+    """todos -> anyone: a todo exists."""
+
+    type = "todo.created"
+    todo_id: uuid.UUID
+    owner_id: uuid.UUID
+    title: str
+    attachment_ids: list[uuid.UUID]
+
+
+class TodoUpdated(DomainEvent):
+    """todos -> anyone: a todo changed; `changed` names the fields."""
+
+    type = "todo.updated"
+    todo_id: uuid.UUID
+    owner_id: uuid.UUID
+    todo_version: int
+    changed: list[str]
+
+
+class TodoDeleted(DomainEvent):
+    """todos -> anyone: a todo is gone."""
+
+    type = "todo.deleted"
+    todo_id: uuid.UUID
+    owner_id: uuid.UUID
+
+
+class FileUploaded(DomainEvent):
+    """files -> todos: a file exists and belongs to `owner_id` (todos keeps a read model)."""
+
+    type = "file.uploaded"
+    file_id: uuid.UUID
+    owner_id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class FileDeleted(DomainEvent):
+    """files -> todos: the file is gone; detach it everywhere."""
+
+    type = "file.deleted"
+    file_id: uuid.UUID
+    owner_id: uuid.UUID
+
+
 ALL_CONTRACTS: tuple[type[DomainEvent], ...] = (
     UserRegistered,
     UserProfileUpdated,
     UserDeleted,
     SessionRevoked,
+    TodoCreated,
+    TodoUpdated,
+    TodoDeleted,
+    FileUploaded,
+    FileDeleted,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import uvicorn
@@ -16,6 +16,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.topology import Topology, declare_consumer_queue
 from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
+from shared.web.app import ServiceSpec
 from shared.web.server import DrainingServer
 
 logger = logging.getLogger("shared.entrypoint")
@@ -26,7 +27,6 @@ def run_service_cli(
     settings_factory: Callable[[], ServiceSettings],
     create_app: Callable[[ServiceSettings], FastAPI],
     migrations_dir: Path,
-    consumed_event_types: Callable[[ServiceSettings], Iterable[str]],
     extra_commands: Mapping[str, Callable[[ServiceSettings, list[str]], None]] | None = None,
 ) -> None:
     """Parse argv and run the chosen command for one service."""
@@ -48,7 +48,8 @@ def run_service_cli(
     if args.command == "migrate":
         upgrade_to_head(migrations_dir, settings.async_database_url)
         logger.info("database at head")
-        if keys := list(consumed_event_types(settings)):
+        spec: ServiceSpec = create_app(settings).state.spec
+        if keys := [contract.type for contract in spec.handlers]:
             asyncio.run(_declare_queue(settings, keys))
         return
     if extra_commands and args.command in extra_commands:

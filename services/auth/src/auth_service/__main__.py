@@ -3,7 +3,6 @@
 import asyncio
 
 from auth_service.cli import grant_admin
-from auth_service.consumers import build_handlers
 from auth_service.main import MIGRATIONS_DIR, create_app
 from auth_service.settings import Settings
 from shared.settings import ServiceSettings
@@ -21,7 +20,6 @@ if __name__ == "__main__":
         settings_factory=Settings,
         create_app=lambda settings: create_app(_settings(settings)),
         migrations_dir=MIGRATIONS_DIR,
-        consumed_event_types=lambda s: [c.type for c in build_handlers(_settings(s))],
         extra_commands={
             "grant-admin": lambda s, args: asyncio.run(grant_admin(_settings(s), args))
         },

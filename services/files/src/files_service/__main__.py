@@ -1,6 +1,5 @@
 """`python -m files_service api|migrate`."""
 
-from files_service.consumers import HANDLERS
 from files_service.main import MIGRATIONS_DIR, create_app
 from files_service.settings import Settings
 from shared.entrypoint import run_service_cli
@@ -10,5 +9,4 @@ if __name__ == "__main__":
         settings_factory=Settings,
         create_app=create_app,
         migrations_dir=MIGRATIONS_DIR,
-        consumed_event_types=lambda _settings: [contract.type for contract in HANDLERS],
     )

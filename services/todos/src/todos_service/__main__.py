@@ -1,7 +1,6 @@
 """`python -m todos_service api|migrate`."""
 
 from shared.entrypoint import run_service_cli
-from todos_service.consumers import HANDLERS
 from todos_service.main import MIGRATIONS_DIR, create_app
 from todos_service.settings import Settings
 
@@ -10,5 +9,4 @@ if __name__ == "__main__":
         settings_factory=Settings,
         create_app=create_app,
         migrations_dir=MIGRATIONS_DIR,
-        consumed_event_types=lambda _settings: [contract.type for contract in HANDLERS],
     )

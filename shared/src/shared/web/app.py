@@ -100,6 +100,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.router.redirect_slashes = False
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)
+    app.state.spec = spec
     app.state.health = HealthState()
     app.include_router(health_router)
     app.add_api_route("/metrics", _metrics, include_in_schema=False)
