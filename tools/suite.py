@@ -133,6 +133,8 @@ def service_env(
         "JWT_PUBLIC_KEYS": str(public_key),
         "SHUTDOWN_DRAIN_SECONDS": os.environ.get("SUITE_DRAIN_SECONDS", "1"),
     }
+    if service == "files":
+        values["STORAGE_DIR"] = str(cfg.state / "files")  # shared by the replicas
     if service == "auth":
         values["JWT_PRIVATE_KEY"] = str(private_key)
         values.update(admin_settings(cfg))
