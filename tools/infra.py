@@ -46,10 +46,10 @@ class InfraConfig:
 
     @classmethod
     def from_env(cls, name: str = "local", port_offset: int = 0) -> InfraConfig:
-        """Ports from SUITE_*_PORT, else defaults shifted by `port_offset` (tests use another set)."""
+        """Ports from SUITE_*_PORT (or defaults), shifted by `port_offset` (tests use +1000)."""
 
         def port(var: str, default: int) -> int:
-            return int(os.environ.get(var, default + port_offset))
+            return int(os.environ.get(var, default)) + port_offset
 
         return cls(
             state=Path(os.environ.get("SUITE_STATE_DIR", ROOT / ".state")) / name,
