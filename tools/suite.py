@@ -179,7 +179,9 @@ def wait_ready(
     deadline = time.monotonic() + timeout
     while True:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode} while starting; see its log")
+            raise RuntimeError(
+                f"{name} exited with {process.returncode} while starting; see its log"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
                 if response.status == 200:
@@ -219,6 +221,9 @@ class Suite:
         for replica in self.replicas:
             env = service_env(self.cfg, replica.service, public_key, private_key, auth_ports)
             env[f"{replica.service.upper()}_REPLICA"] = replica.name
+            if os.environ.get("SUITE_TRACES") == "1":
+                traces = self.cfg.state / "traces" / f"{replica.name}.jsonl"
+                env[f"{replica.service.upper()}_TRACES_FILE"] = str(traces)
             out = (logs / f"{replica.name}.log").open("ab")
             process = subprocess.Popen(
                 [

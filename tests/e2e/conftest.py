@@ -62,6 +62,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "SUITE_READY_FILE": str(ready),
             "SUITE_AUTH_RATE": "6000r/m",
             "SUITE_AUTH_BURST": "200",
+            "SUITE_TRACES": "1",  # spans to .state/local/traces/*.jsonl, for the tracing test
         },
         stdout=log,
         stderr=subprocess.STDOUT,

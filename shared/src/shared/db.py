@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext import asyncio as sa_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.settings import ServiceSettings
 
@@ -29,7 +25,8 @@ def make_metadata() -> MetaData:
 
 def build_engine(settings: ServiceSettings) -> AsyncEngine:
     """The one engine of a process: bounded pool, pre-ping, statement timeout, app name."""
-    return create_async_engine(
+    # Looked up at call time, so tracing's instrumentation of create_async_engine applies.
+    engine: AsyncEngine = sa_asyncio.create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -44,6 +41,7 @@ def build_engine(settings: ServiceSettings) -> AsyncEngine:
             "timeout": 5,
         },
     )
+    return engine
 
 
 def build_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -16,6 +16,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.topology import Topology, declare_consumer_queue
 from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
+from shared.telemetry import configure_tracing, instrument_libraries
 from shared.web.app import ServiceSpec
 from shared.web.server import DrainingServer
 
@@ -45,6 +46,10 @@ def run_service_cli(
     configure_logging(
         service=settings.service_name, replica=settings.replica, level=settings.log_level
     )
+    configure_tracing(
+        service=settings.service_name, replica=settings.replica, traces_file=settings.traces_file
+    )
+    instrument_libraries()
     if args.command == "migrate":
         upgrade_to_head(migrations_dir, settings.async_database_url)
         logger.info("database at head")

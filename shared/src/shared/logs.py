@@ -9,6 +9,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.telemetry import current_ids
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 user_id_var: ContextVar[str | None] = ContextVar("user_id", default=None)
 
@@ -38,6 +40,8 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = request_id
         if (user_id := user_id_var.get()) is not None:
             entry["user_id"] = user_id
+        if (ids := current_ids()) is not None:
+            entry["trace_id"], entry["span_id"] = ids
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value

@@ -49,6 +49,9 @@ class ServiceSettings(BaseSettings):
     )
     revocation_resync_seconds: float = Field(default=30.0, gt=0)
 
+    traces_file: str | None = Field(
+        default=None, description="Also write finished spans here as JSON lines (local use)."
+    )
     shutdown_drain_seconds: float = Field(default=0.0, ge=0, le=60)
 
     @model_validator(mode="after")

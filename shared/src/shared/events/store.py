@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events.envelope import DomainEvent, Envelope
+from shared.telemetry import current_trace_headers
 
 # NOTIFY inside a transaction is delivered at commit and dropped on rollback: exactly the wake-up
 # the relay needs, with no publish on the request path.
@@ -81,7 +82,8 @@ async def record_event(
             id=envelope.id,
             type=envelope.type,
             envelope=envelope.model_dump(mode="json"),
-            headers=dict(headers or {}),
+            # The trace context travels with the event: the consumer's span continues this trace.
+            headers={**current_trace_headers(), **(headers or {})},
         )
     )
     await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))

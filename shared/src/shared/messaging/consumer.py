@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
+from opentelemetry.trace import SpanKind
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +24,7 @@ from shared.events.envelope import DomainEvent, Envelope, UnsupportedEvent, pars
 from shared.messaging.broker import Broker
 from shared.messaging.topology import Topology, declare_consumer_queue
 from shared.metrics import EVENTS_CONSUMED
+from shared.telemetry import context_from_headers, tracer
 
 logger = logging.getLogger("shared.consumer")
 
@@ -79,13 +82,37 @@ class EventConsumer:
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         event_type = message.type or "unknown"
+        # The handler's span (and its queries) continue the trace the publisher carried.
+        with tracer().start_as_current_span(
+            f"{event_type} process",
+            context=context_from_headers(message.headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.destination.name": self._topology.queue,
+                "messaging.message.id": message.message_id or "",
+            },
+        ):
+            started = time.perf_counter()
+            outcome = await self._handle(message, event_type)
+            logger.info(
+                "event",
+                extra={
+                    "event_type": event_type,
+                    "event_id": message.message_id,
+                    "outcome": outcome,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+
+    async def _handle(self, message: AbstractIncomingMessage, event_type: str) -> str:
         try:
             envelope, event = parse_envelope(message.body, self._contracts)
         except UnsupportedEvent as exc:
             logger.error("dead-lettering message %s: %s", message.message_id, exc)
             EVENTS_CONSUMED.labels(type=event_type, outcome="dead_lettered").inc()
             await message.reject(requeue=False)
-            return
+            return "dead_lettered"
         try:
             applied = await self._apply(envelope, event)
         except Exception:
@@ -106,11 +133,11 @@ class EventConsumer:
             await asyncio.sleep(delay)
             with contextlib.suppress(Exception):
                 await message.nack(requeue=True)
-            return
-        EVENTS_CONSUMED.labels(
-            type=envelope.type, outcome="handled" if applied else "duplicate"
-        ).inc()
+            return "retried"
+        outcome = "handled" if applied else "duplicate"
+        EVENTS_CONSUMED.labels(type=envelope.type, outcome=outcome).inc()
         await message.ack()
+        return outcome
 
     async def _apply(self, envelope: Envelope, event: DomainEvent) -> bool:
         """Record the event id and run the handler in one transaction; False if seen before."""

@@ -17,6 +17,7 @@ from typing import Any
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractConnection, AbstractExchange
+from opentelemetry.trace import SpanKind
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,6 +25,7 @@ from shared.events.store import OUTBOX_CHANNEL
 from shared.messaging.broker import Broker
 from shared.messaging.topology import declare_exchange
 from shared.metrics import EVENTS_PUBLISHED, OUTBOX_PUBLISH_FAILURES
+from shared.telemetry import context_from_headers, current_trace_headers, tracer
 
 logger = logging.getLogger("shared.relay")
 
@@ -111,19 +113,30 @@ class OutboxRelay:
     async def _publish(
         self, exchange: AbstractExchange, event_type: str, envelope: dict[str, Any], headers: Any
     ) -> None:
-        message = aio_pika.Message(
-            body=json.dumps(envelope, separators=(",", ":")).encode(),
-            content_type="application/json",
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=str(envelope["id"]),
-            type=event_type,
-            app_id=str(envelope.get("producer", "")),
-            headers=dict(headers or {}),
-        )
-        # A publish on a half-dead connection can hang: every publish is bounded.
-        await exchange.publish(
-            message, routing_key=event_type, mandatory=True, timeout=self._publish_timeout
-        )
+        # The span continues the trace of the request that recorded the event.
+        with tracer().start_as_current_span(
+            f"{event_type} publish",
+            context=context_from_headers(headers),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.destination.name": exchange.name,
+                "messaging.message.id": str(envelope["id"]),
+            },
+        ):
+            message = aio_pika.Message(
+                body=json.dumps(envelope, separators=(",", ":")).encode(),
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=str(envelope["id"]),
+                type=event_type,
+                app_id=str(envelope.get("producer", "")),
+                headers={**(headers or {}), **current_trace_headers()},
+            )
+            # A publish on a half-dead connection can hang: every publish is bounded.
+            await exchange.publish(
+                message, routing_key=event_type, mandatory=True, timeout=self._publish_timeout
+            )
         EVENTS_PUBLISHED.labels(type=event_type).inc()
 
     async def _record_failure(

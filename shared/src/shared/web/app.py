@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, FastAPI, Request, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -100,6 +101,11 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.router.redirect_slashes = False
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)
+    # Outermost, so the request span covers everything, and the request id's log lines carry
+    # its trace id. Probes and scrapes are not traced.
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="health/liveness,health/readiness,metrics"
+    )
     app.state.spec = spec
     app.state.health = HealthState()
     app.include_router(health_router)

@@ -1,0 +1,62 @@
+"""One trace from the client through nginx, users, the broker, and every consumer of the event."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TRACES = ROOT / ".state" / "local" / "traces"
+PASSWORD = "correct horse battery staple"
+
+
+def spans_of(trace_id: str) -> list[dict[str, object]]:
+    found = []
+    for path in TRACES.glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            span = json.loads(line)
+            if span["context"]["trace_id"] == f"0x{trace_id}":
+                found.append(span)
+    return found
+
+
+def test_account_deletion_is_one_trace_across_all_services(client: httpx.Client) -> None:
+    if not TRACES.exists():
+        pytest.skip("the suite under test does not write spans (SUITE_TRACES=1)")
+    name = f"trace_{secrets.token_hex(4)}"
+    assert client.post(
+        "/api/v1/auth/register",
+        json={"email": f"{name}@example.com", "username": name, "password": PASSWORD},
+    ).is_success
+    token = client.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD}).json()[
+        "access_token"
+    ]
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + 5
+    while client.get("/api/v1/users/me", headers=headers).status_code != 200:
+        assert time.monotonic() < deadline, "profile never appeared"
+        time.sleep(0.05)
+
+    trace_id = secrets.token_hex(16)
+    traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    deleted = client.delete("/api/v1/users/me", headers={**headers, "traceparent": traceparent})
+    assert deleted.status_code == 204
+
+    wanted = {"users", "auth", "todos", "files"}
+    deadline = time.monotonic() + 15
+    while True:
+        spans = spans_of(trace_id)
+        services = {str(s["resource"]["attributes"]["service.name"]) for s in spans}  # type: ignore[index]
+        if wanted <= services or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert wanted <= services, f"services in the trace: {sorted(services)}"
+    names = {str(s["name"]) for s in spans}
+    assert "user.deleted publish" in names
+    assert "user.deleted process" in names
+    assert any(str(s["kind"]) == "SpanKind.SERVER" for s in spans)
