@@ -27,3 +27,12 @@ EVENTS_CONSUMED = Counter(
     ["type", "outcome"],
 )
 BROKER_CONNECTED = Gauge("broker_connected", "1 while the AMQP connection is open")
+OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published")
+OUTBOX_OLDEST_AGE = Gauge(
+    "outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox row"
+)
+EVENTS_QUEUE_DEPTH = Gauge(
+    "events_queue_depth", "Messages waiting in a consumer queue (consumer lag)", ["queue"]
+)
+DB_POOL_CHECKED_OUT = Gauge("db_pool_connections_in_use", "Database connections checked out")
+DB_POOL_SIZE = Gauge("db_pool_connections_open", "Database connections the pool holds open")

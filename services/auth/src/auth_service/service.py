@@ -24,6 +24,7 @@ from auth_service.errors import (
     WeakPasswordError,
 )
 from auth_service.issuer import TokenIssuer, hash_refresh_token, new_refresh_token
+from auth_service.metrics import LOGIN_THROTTLED, LOGINS
 from auth_service.models import EVENT_TABLES, Account, RefreshToken, Session
 from auth_service.passwords import (
     AsyncPasswordHasher,
@@ -119,6 +120,8 @@ class AuthService:
             self.parts.throttle.check(account=key, address=client.address)
         )
         if not decision.allowed:
+            LOGINS.labels(outcome="throttled").inc()
+            LOGIN_THROTTLED.labels(reason=decision.reason or "unknown").inc()
             raise LoginThrottled(
                 "Too many login attempts; retry later.",
                 headers={"Retry-After": str(decision.retry_after)},
@@ -132,7 +135,9 @@ class AuthService:
             await self._guarded(
                 self.parts.throttle.record_failure(account=key, address=client.address)
             )
+            LOGINS.labels(outcome="invalid_credentials").inc()
             raise InvalidCredentials("Wrong username or password.")
+        LOGINS.labels(outcome="success").inc()
         await self._guarded(self.parts.throttle.record_success(account=key, address=client.address))
         if self.parts.hasher.needs_rehash(account.password_hash):
             account.password_hash = await self._hash(password)

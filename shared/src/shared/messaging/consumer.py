@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from opentelemetry.trace import SpanKind
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.events.envelope import DomainEvent, Envelope, UnsupportedEvent, parse_envelope
 from shared.messaging.broker import Broker
 from shared.messaging.topology import Topology, declare_consumer_queue
-from shared.metrics import EVENTS_CONSUMED
+from shared.metrics import EVENTS_CONSUMED, EVENTS_QUEUE_DEPTH
 from shared.telemetry import context_from_headers, tracer
 
 logger = logging.getLogger("shared.consumer")
@@ -72,13 +72,23 @@ class EventConsumer:
                 channel.close_callbacks.add(lambda *_, closed=closed: closed.set())
                 connection.close_callbacks.add(lambda *_, closed=closed: closed.set())
                 self.consuming.set()
-                await closed.wait()
+                await self._watch_depth(queue, closed)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.warning("consumer of %s down; retrying", self._topology.queue, exc_info=True)
             self.consuming.clear()
             await asyncio.sleep(1.0)
+
+    async def _watch_depth(self, queue: AbstractQueue, closed: asyncio.Event) -> None:
+        """Until the channel closes, export the queue's depth (the consumer lag) every 15 s."""
+        depth = EVENTS_QUEUE_DEPTH.labels(queue=self._topology.queue)
+        while not closed.is_set():
+            with contextlib.suppress(Exception):
+                declared = await queue.declare()  # passive re-declare answers the count
+                depth.set(declared.message_count or 0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closed.wait(), timeout=15)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         event_type = message.type or "unknown"

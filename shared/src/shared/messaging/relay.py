@@ -24,7 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.events.store import OUTBOX_CHANNEL
 from shared.messaging.broker import Broker
 from shared.messaging.topology import declare_exchange
-from shared.metrics import EVENTS_PUBLISHED, OUTBOX_PUBLISH_FAILURES
+from shared.metrics import (
+    EVENTS_PUBLISHED,
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISH_FAILURES,
+)
 from shared.telemetry import context_from_headers, current_trace_headers, tracer
 
 logger = logging.getLogger("shared.relay")
@@ -71,6 +76,7 @@ class OutboxRelay:
                     sent = 0
                 if sent >= self._batch_size:
                     continue  # more are waiting: no pause
+                await self._measure_backlog()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
                 self._wake.clear()
@@ -109,6 +115,25 @@ class OutboxRelay:
                 if error is not None:
                     await self._record_failure(session, row.id, row.type, error)
         return len(sent)
+
+    async def _measure_backlog(self) -> None:
+        """Export how much waits and for how long: a broker outage shows here first."""
+        outbox = self._outbox
+        try:
+            async with self._sessions() as session:
+                count, oldest = (
+                    await session.execute(
+                        select(
+                            func.count(),
+                            func.extract("epoch", func.now() - func.min(outbox.c.created_at)),
+                        ).where(outbox.c.published_at.is_(None))
+                    )
+                ).one()
+        except Exception:
+            logger.warning("outbox backlog not measurable", exc_info=True)
+            return
+        OUTBOX_BACKLOG.set(count)
+        OUTBOX_OLDEST_AGE.set(float(oldest or 0.0))
 
     async def _publish(
         self, exchange: AbstractExchange, event_type: str, envelope: dict[str, Any], headers: Any

@@ -31,7 +31,7 @@ from shared.messaging.consumer import EventConsumer, Handler
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.revocations import RevocationFeed, Snapshot
 from shared.messaging.topology import Topology
-from shared.metrics import BROKER_CONNECTED
+from shared.metrics import BROKER_CONNECTED, DB_POOL_CHECKED_OUT, DB_POOL_SIZE
 from shared.revocation import RevocationList, fetch_snapshot
 from shared.settings import ServiceSettings
 from shared.tokens import TokenVerifier, load_public_keys
@@ -141,6 +141,8 @@ def _lifespan(spec: ServiceSpec):  # type: ignore[no-untyped-def]
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = spec.settings
         engine = build_engine(settings)
+        DB_POOL_CHECKED_OUT.set_function(lambda: engine.pool.checkedout())  # type: ignore[attr-defined]
+        DB_POOL_SIZE.set_function(lambda: engine.pool.checkedin() + engine.pool.checkedout())  # type: ignore[attr-defined]
         revocations = RevocationList()
         runtime = Runtime(
             settings=settings,
@@ -157,6 +159,7 @@ def _lifespan(spec: ServiceSpec):  # type: ignore[no-untyped-def]
             redis=aioredis.from_url(settings.redis_url) if settings.redis_url else None,
             revocations=revocations,
         )
+        BROKER_CONNECTED.set_function(lambda: float(runtime.broker.connected))
         app.state.runtime = runtime
         app.state.token_verifier = runtime.verifier
         snapshot = _revocation_source(runtime, spec)
@@ -216,10 +219,7 @@ def _register_checks(
             raise RuntimeError(f"migrations at {current}, code expects {head}")
 
     async def broker() -> None:
-        try:
-            await runtime.broker.connection()
-        finally:
-            BROKER_CONNECTED.set(1 if runtime.broker.connected else 0)
+        await runtime.broker.connection()
 
     health.required["database"] = database
     if runtime.redis is not None:
