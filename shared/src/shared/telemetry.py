@@ -75,6 +75,11 @@ def configure_tracing(
     return provider
 
 
+def tracing_enabled() -> bool:
+    """True once an SDK provider records spans (configure_tracing found an exporter)."""
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
 def tracer() -> trace.Tracer:
     return trace.get_tracer(TRACER_NAME)
 

@@ -34,6 +34,7 @@ from shared.messaging.topology import Topology
 from shared.metrics import BROKER_CONNECTED, DB_POOL_CHECKED_OUT, DB_POOL_SIZE
 from shared.revocation import RevocationList, fetch_snapshot
 from shared.settings import ServiceSettings
+from shared.telemetry import tracing_enabled
 from shared.tokens import TokenVerifier, load_public_keys
 from shared.web.auth import CurrentPrincipal
 from shared.web.health import HealthState
@@ -101,11 +102,14 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.router.redirect_slashes = False
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)
-    # Outermost, so the request span covers everything, and the request id's log lines carry
-    # its trace id. Probes and scrapes are not traced.
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="health/liveness,health/readiness,metrics"
-    )
+    if tracing_enabled():
+        # Outermost, so the request span covers everything and the request's log line carries
+        # its trace id. Probes and scrapes are not traced. Without an exporter the middleware
+        # is left out (it costs more than the endpoint); RequestContextMiddleware then still
+        # passes an incoming traceparent on to events.
+        FastAPIInstrumentor.instrument_app(
+            app, excluded_urls="health/liveness,health/readiness,metrics"
+        )
     app.state.spec = spec
     app.state.health = HealthState()
     app.include_router(health_router)

@@ -6,11 +6,16 @@ import logging
 import re
 import time
 import uuid
+from contextvars import Token
 
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from opentelemetry.context import Context
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logs import request_id_var, user_id_var
 from shared.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
+from shared.telemetry import tracing_enabled
 from shared.web.problems import problem_response
 
 logger = logging.getLogger("shared.access")
@@ -31,6 +36,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        # Without the tracing middleware, the caller's trace context still reaches the events.
+        trace_token = None if tracing_enabled() else _attach_incoming_trace(scope)
         id_token = request_id_var.set(request_id)
         user_token = user_id_var.set(None)
         status = 500
@@ -78,6 +85,8 @@ class RequestContextMiddleware:
                 )
             request_id_var.reset(id_token)
             user_id_var.reset(user_token)
+            if trace_token is not None:
+                otel_context.detach(trace_token)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -85,6 +94,14 @@ def _incoming_request_id(scope: Scope) -> str | None:
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
             return candidate if _VALID_REQUEST_ID.fullmatch(candidate) else None
+    return None
+
+
+def _attach_incoming_trace(scope: Scope) -> Token[Context] | None:
+    for name, value in scope["headers"]:
+        if name == b"traceparent":
+            carrier = {"traceparent": value.decode("latin-1")}
+            return otel_context.attach(propagate.extract(carrier))
     return None
 
 
