@@ -1,5 +1,86 @@
-"""HTTP routes of the todos service (thin: status codes, headers, schemas)."""
+"""HTTP routes of the todos service (thin: status codes, headers, schemas).
 
-from fastapi import APIRouter
+Every response carrying one todo carries its ETag, the strong tag of its version (`"3"`).
+"""
 
-router = APIRouter(prefix="/api/v1/todos", tags=["todos"])
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime
+
+from todos_service.dependencies import IfMatch, OwnerId, PathTodoId, TodoServiceDep
+from todos_service.etags import etag
+from todos_service.models import Todo
+from todos_service.schemas import (
+    Priority,
+    Tag,
+    TodoCreate,
+    TodoFilters,
+    TodoPage,
+    TodoRead,
+    TodoUpdate,
+)
+
+PREFIX = "/api/v1/todos"
+
+router = APIRouter(prefix=PREFIX, tags=["todos"])
+
+
+def _one(todo: Todo, response: Response) -> TodoRead:
+    response.headers["ETag"] = etag(todo.version)
+    return TodoRead.model_validate(todo)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_todo(
+    owner_id: OwnerId, body: TodoCreate, service: TodoServiceDep, response: Response
+) -> TodoRead:
+    todo = await service.create_todo(owner_id=owner_id, new=body)
+    response.headers["Location"] = f"{PREFIX}/{todo.id}"
+    return _one(todo, response)
+
+
+@router.get("")
+async def list_todos(
+    owner_id: OwnerId,
+    service: TodoServiceDep,
+    completed: Annotated[bool | None, Query()] = None,
+    priority: Annotated[Priority | None, Query()] = None,
+    tag: Annotated[Tag | None, Query()] = None,
+    due_before: Annotated[AwareDatetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query()] = None,
+) -> TodoPage:
+    filters = TodoFilters(completed=completed, priority=priority, tag=tag, due_before=due_before)
+    page = await service.list_todos(owner_id=owner_id, filters=filters, limit=limit, cursor=cursor)
+    items = [TodoRead.model_validate(todo) for todo in page.items]
+    return TodoPage(items=items, next_cursor=page.next_cursor)
+
+
+@router.get("/{todo_id}")
+async def get_todo(
+    owner_id: OwnerId, todo_id: PathTodoId, service: TodoServiceDep, response: Response
+) -> TodoRead:
+    return _one(await service.get_todo(owner_id=owner_id, todo_id=todo_id), response)
+
+
+@router.patch("/{todo_id}")
+async def update_todo(
+    owner_id: OwnerId,
+    todo_id: PathTodoId,
+    body: TodoUpdate,
+    if_match: IfMatch,
+    service: TodoServiceDep,
+    response: Response,
+) -> TodoRead:
+    todo = await service.update_todo(
+        owner_id=owner_id, todo_id=todo_id, update=body, if_match=if_match
+    )
+    return _one(todo, response)
+
+
+@router.delete("/{todo_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_todo(
+    owner_id: OwnerId, todo_id: PathTodoId, if_match: IfMatch, service: TodoServiceDep
+) -> None:
+    await service.delete_todo(owner_id=owner_id, todo_id=todo_id, if_match=if_match)

@@ -1,0 +1,185 @@
+"""Every SQL statement of the todos service."""
+
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Row, Select, delete, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.events import DomainEvent, record_event
+from shared.pagination import Position
+from todos_service.models import EVENT_TABLES, KnownFile, Todo, TodoAttachment
+from todos_service.schemas import TodoFilters
+
+PRODUCER = "todos"
+
+
+def page_query(
+    *, owner_id: uuid.UUID, filters: TodoFilters, after: Position | None, limit: int
+) -> Select[Todo]:
+    """Up to `limit` of the owner's todos matching `filters`, newest first, strictly after `after`.
+
+    The owner and the equality filters lead an index in (created_at DESC, id DESC) order, and the
+    position is a row comparison inside it: any page, however deep, is one short range scan.
+    """
+    query = (
+        select(Todo)
+        .where(Todo.owner_id == owner_id)
+        .order_by(Todo.created_at.desc(), Todo.id.desc())
+        .limit(limit)
+    )
+    if filters.completed is not None:
+        query = query.where(Todo.completed == filters.completed)
+    if filters.priority is not None:
+        query = query.where(Todo.priority == filters.priority)
+    if filters.tag is not None:
+        query = query.where(Todo.tags.contains([filters.tag]))
+    if filters.due_before is not None:
+        query = query.where(Todo.due_at < filters.due_before)
+    if after is not None:
+        query = query.where(tuple_(Todo.created_at, Todo.id) < tuple_(after.created_at, after.id))
+    return query
+
+
+class TodoRepository:
+    """Todos, their attachments and the outbox, in the caller's session and transaction."""
+
+    def __init__(self, *, session: AsyncSession) -> None:
+        self._session = session
+
+    async def insert(self, *, owner_id: uuid.UUID, values: Mapping[str, Any]) -> uuid.UUID:
+        """Insert a todo at version 1; returns its new id."""
+        todo_id = uuid.uuid4()
+        await self._session.execute(insert(Todo).values(id=todo_id, owner_id=owner_id, **values))
+        return todo_id
+
+    async def get(
+        self, *, todo_id: uuid.UUID, owner_id: uuid.UUID, for_update: bool = False
+    ) -> Todo | None:
+        """The owner's todo with its attachments, freshly read; None for anyone else's."""
+        query = select(Todo).where(Todo.id == todo_id, Todo.owner_id == owner_id)
+        if for_update:
+            query = query.with_for_update()
+        result = await self._session.scalars(query, execution_options={"populate_existing": True})
+        return result.one_or_none()
+
+    async def update(self, *, todo_id: uuid.UUID, values: Mapping[str, Any]) -> None:
+        """Set `values`, bump `version` and `updated_at`; the caller holds the row lock."""
+        await self._session.execute(
+            update(Todo)
+            .where(Todo.id == todo_id)
+            .values(**values, version=Todo.version + 1, updated_at=func.statement_timestamp())
+        )
+
+    async def delete(self, *, todo_id: uuid.UUID) -> None:
+        """Delete the todo; its attachment rows go with it (ON DELETE CASCADE)."""
+        await self._session.execute(delete(Todo).where(Todo.id == todo_id))
+
+    async def delete_owned_by(self, *, owner_id: uuid.UUID) -> None:
+        """Delete every todo of `owner_id`, and with them their attachment rows."""
+        await self._session.execute(delete(Todo).where(Todo.owner_id == owner_id))
+
+    async def list_page(
+        self, *, owner_id: uuid.UUID, filters: TodoFilters, after: Position | None, limit: int
+    ) -> Sequence[Todo]:
+        query = page_query(owner_id=owner_id, filters=filters, after=after, limit=limit)
+        result = await self._session.scalars(query, execution_options={"populate_existing": True})
+        return result.all()
+
+    async def attach(self, *, todo_id: uuid.UUID, file_ids: Sequence[uuid.UUID]) -> None:
+        """Make `file_ids`, in this order, the todo's attachments."""
+        await self._session.execute(delete(TodoAttachment).where(TodoAttachment.todo_id == todo_id))
+        if file_ids:
+            rows = [
+                {"todo_id": todo_id, "file_id": file_id, "position": position}
+                for position, file_id in enumerate(file_ids)
+            ]
+            await self._session.execute(insert(TodoAttachment).values(rows))
+
+    async def detach_everywhere(
+        self, *, file_id: uuid.UUID
+    ) -> Sequence[Row[uuid.UUID, uuid.UUID, int]]:
+        """Remove the file from every todo, bumping each; returns (id, owner_id, version) of those.
+
+        Locks go in the order every writer takes them: the file (held since `bury`), the todos
+        (in id order), then their attachment rows; so no two writers wait on each other in a cycle.
+        """
+        attached = select(TodoAttachment.todo_id).where(TodoAttachment.file_id == file_id)
+        await self._session.execute(
+            select(Todo.id).where(Todo.id.in_(attached)).order_by(Todo.id).with_for_update()
+        )
+        detached = await self._session.scalars(
+            delete(TodoAttachment)
+            .where(TodoAttachment.file_id == file_id)
+            .returning(TodoAttachment.todo_id)
+        )
+        todo_ids = detached.all()
+        if not todo_ids:
+            return []
+        bumped = await self._session.execute(
+            update(Todo)
+            .where(Todo.id.in_(todo_ids))
+            .values(version=Todo.version + 1, updated_at=func.statement_timestamp())
+            .returning(Todo.id, Todo.owner_id, Todo.version)
+        )
+        return bumped.all()
+
+    async def record(self, *, event: DomainEvent) -> None:
+        """Write `event` to the outbox in this transaction; it leaves only if the transaction commits."""
+        await record_event(self._session, EVENT_TABLES.outbox, event, producer=PRODUCER)
+
+
+class KnownFileRepository:
+    """The read model of which user owns which file, with tombstones for deleted files."""
+
+    def __init__(self, *, session: AsyncSession) -> None:
+        self._session = session
+
+    async def insert_if_absent(self, *, file_id: uuid.UUID, owner_id: uuid.UUID) -> None:
+        """Record a live file unless the id is known already, alive or as a tombstone."""
+        await self._session.execute(
+            insert(KnownFile)
+            .values(id=file_id, owner_id=owner_id)
+            .on_conflict_do_nothing(index_elements=[KnownFile.id])
+        )
+
+    async def bury(self, *, file_id: uuid.UUID, owner_id: uuid.UUID) -> None:
+        """Mark the file deleted, creating its tombstone if its upload has not arrived yet.
+
+        The upsert locks the row exclusively, so it waits for writers that hold it FOR SHARE.
+        """
+        statement = insert(KnownFile).values(id=file_id, owner_id=owner_id, deleted_at=func.now())
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[KnownFile.id],
+                set_={"deleted_at": func.coalesce(KnownFile.deleted_at, func.now())},
+            )
+        )
+
+    async def lock_usable(
+        self, *, owner_id: uuid.UUID, file_ids: Collection[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of `file_ids` are live files of `owner_id`, held FOR SHARE until commit.
+
+        The share lock keeps a concurrent `file.deleted` from burying a file between this check
+        and the attachment insert: it waits, then finds and detaches the new attachment.
+        """
+        if not file_ids:
+            return set()
+        usable = await self._session.scalars(
+            select(KnownFile.id)
+            .where(
+                KnownFile.id.in_(file_ids),
+                KnownFile.owner_id == owner_id,
+                KnownFile.deleted_at.is_(None),
+            )
+            .order_by(KnownFile.id)
+            .with_for_update(read=True)
+        )
+        return set(usable.all())
+
+    async def delete_owned_by(self, *, owner_id: uuid.UUID) -> None:
+        """Forget every file of `owner_id`, tombstones too; attachments to them go as well."""
+        await self._session.execute(delete(KnownFile).where(KnownFile.owner_id == owner_id))

@@ -1,0 +1,163 @@
+"""Fixtures for the todos service: a migrated database, the app in-process, tokens, events.
+
+Each test runs inside one transaction rolled back at the end; the service's own commits become
+savepoints within it, so tests never see each other. Tests of concurrent writers need real
+commits and real row locks: they use `committed_client`, on a database of its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.contracts import FileUploaded
+from shared.events import DomainEvent, Envelope
+from shared.testing import SigningKey, migrate, rolled_back
+from todos_service.consumers import HANDLERS
+from todos_service.main import MIGRATIONS_DIR, create_app
+from todos_service.models import EVENT_TABLES
+from todos_service.settings import Settings
+
+TODOS = "/api/v1/todos"
+
+Sessions = async_sessionmaker[AsyncSession]
+Auth = Callable[[uuid.UUID | str], dict[str, str]]
+Deliver = Callable[[DomainEvent], Awaitable[None]]
+Upload = Callable[[uuid.UUID], Awaitable[uuid.UUID]]
+Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
+Create = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture(scope="session")
+def signing_key(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
+    return SigningKey.create(tmp_path_factory.mktemp("todos-keys"))
+
+
+@pytest.fixture(scope="session")
+def todos_settings_for(
+    servers: Any, database_factory: Callable[[str], str], signing_key: SigningKey
+) -> Callable[[str], Settings]:
+    """Settings on a fresh database at the todos migrations head."""
+
+    def build(label: str) -> Settings:
+        url = database_factory(label)
+        migrate(url, MIGRATIONS_DIR)
+        return Settings(
+            database_url=url,
+            amqp_url=servers.amqp_url,
+            jwt_public_keys=str(signing_key.public_pem),
+            run_workers=False,
+            environment="test",
+        )
+
+    return build
+
+
+@pytest.fixture(scope="session")
+async def todos_app(todos_settings_for: Callable[[str], Settings]) -> AsyncIterator[FastAPI]:
+    app = create_app(todos_settings_for("todos"))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def sessions(todos_app: FastAPI) -> AsyncIterator[Sessions]:
+    """The app's session factory for this test, bound to one transaction that is rolled back."""
+    async with rolled_back(todos_app.state.runtime) as factory:
+        yield factory
+
+
+@pytest.fixture
+async def client(todos_app: FastAPI, sessions: Sessions) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=todos_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+async def committed_client(
+    todos_settings_for: Callable[[str], Settings],
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on a database of its own, committing for real (each test uses its own users)."""
+    app = create_app(todos_settings_for("todos_committed"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+@pytest.fixture
+def auth(signing_key: SigningKey) -> Auth:
+    """Authorization headers for `subject`."""
+    return signing_key.headers
+
+
+@pytest.fixture
+def deliver(sessions: Sessions) -> Deliver:
+    """Hand an event to its handler in a transaction, as the consumer runs it."""
+
+    async def run(event: DomainEvent) -> None:
+        envelope = Envelope.wrap(event, producer="test")
+        async with sessions() as session, session.begin():
+            await HANDLERS[type(event)](session, event, envelope)
+
+    return run
+
+
+@pytest.fixture
+def upload(deliver: Deliver) -> Upload:
+    """A `file.uploaded` for a new file of `owner_id`; returns the file's id."""
+
+    async def run(owner_id: uuid.UUID) -> uuid.UUID:
+        file_id = uuid.uuid4()
+        await deliver(
+            FileUploaded(
+                file_id=file_id,
+                owner_id=owner_id,
+                filename="notes.txt",
+                content_type="text/plain",
+                size=12,
+                sha256="0" * 64,
+            )
+        )
+        return file_id
+
+    return run
+
+
+@pytest.fixture
+def create(client: httpx.AsyncClient, auth: Auth) -> Create:
+    """POST a todo for `owner_id` (title defaults); returns the created body."""
+
+    async def run(owner_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
+        body = {"title": "Buy milk"} | fields
+        response = await client.post(TODOS, headers=auth(owner_id), json=body)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    return run
+
+
+@pytest.fixture
+def outbox(sessions: Sessions) -> Outbox:
+    """The envelopes of one event type waiting in the todos outbox, oldest first."""
+
+    async def envelopes(event_type: str) -> list[dict[str, Any]]:
+        table = EVENT_TABLES.outbox
+        query = (
+            select(table.c.envelope)
+            .where(table.c.type == event_type)
+            .order_by(table.c.created_at, table.c.id)
+        )
+        async with sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    return envelopes
