@@ -5,10 +5,17 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from shared.pagination import InvalidCursor, Position, decode_cursor, encode_cursor
+from shared.pagination import (
+    CursorCodec,
+    InvalidCursor,
+    Position,
+    decode_cursor,
+    encode_cursor,
+)
 
 
 def test_cursor_round_trips() -> None:
@@ -40,3 +47,40 @@ def test_tampered_cursors_are_refused(cursor: str) -> None:
     with pytest.raises(InvalidCursor) as caught:
         decode_cursor(cursor)
     assert caught.value.status == 400 and caught.value.code == "invalid_cursor"
+
+
+def test_signed_cursor_round_trips_within_its_scope() -> None:
+    codec = CursorCodec(b"a-secret-of-sixteen-bytes")
+    position = Position(datetime(2026, 1, 2, tzinfo=UTC), uuid.uuid4())
+    cursor = codec.encode(position, scope="completed=True")
+    assert codec.decode(cursor, scope="completed=True") == position
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda c: c.split(".")[0],  # signature dropped
+        lambda c: c[:-2] + ("AA" if not c.endswith("AA") else "BB"),  # signature edited
+        lambda c: (
+            encode_cursor(  # a well-formed position, re-encoded without the key
+                Position(datetime(2030, 1, 1, tzinfo=UTC), uuid.uuid4())
+            )
+            + "."
+            + c.split(".")[1]
+        ),
+    ],
+)
+def test_edited_cursors_fail_the_signature(mutate: Any) -> None:
+    codec = CursorCodec(b"a-secret-of-sixteen-bytes")
+    cursor = codec.encode(Position(datetime(2026, 1, 2, tzinfo=UTC), uuid.uuid4()))
+    with pytest.raises(InvalidCursor):
+        codec.decode(mutate(cursor))
+
+
+def test_a_cursor_is_bound_to_its_filters_and_its_secret() -> None:
+    codec = CursorCodec(b"a-secret-of-sixteen-bytes")
+    cursor = codec.encode(Position(datetime(2026, 1, 2, tzinfo=UTC), uuid.uuid4()), scope="a")
+    with pytest.raises(InvalidCursor):
+        codec.decode(cursor, scope="b")
+    with pytest.raises(InvalidCursor):
+        CursorCodec(b"another-secret-sixteen").decode(cursor, scope="a")

@@ -11,12 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import ClauseElement, Executable, Select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from shared.pagination import Position, encode_cursor
+from shared.pagination import CursorCodec, Position
 from todos_service.repository import page_query
 from todos_service.schemas import TodoFilters
 
@@ -125,11 +126,16 @@ def assert_short_range_scan(plan: Plan, index: str) -> Plan:
 
 @pytest.mark.timeout(300)
 async def test_first_and_deep_pages_are_short_index_range_scans(
-    crowded: uuid.UUID, sessions: Sessions, client: httpx.AsyncClient, auth: Auth
+    crowded: uuid.UUID,
+    sessions: Sessions,
+    client: httpx.AsyncClient,
+    auth: Auth,
+    todos_app: FastAPI,
 ) -> None:
     owner = crowded
     deep = await position_at(sessions, owner, DEPTH)
     none = TodoFilters()
+    cursors: CursorCodec = todos_app.state.runtime.cursors
     cases = [
         (none, None, "ix_todo_owner_created"),
         (none, deep, "ix_todo_owner_created"),
@@ -146,7 +152,9 @@ async def test_first_and_deep_pages_are_short_index_range_scans(
 
     # The same deep page through the API: the 50,001st todo comes first.
     response = await client.get(
-        TODOS, headers=auth(owner), params={"cursor": encode_cursor(deep), "limit": LIMIT}
+        TODOS,
+        headers=auth(owner),
+        params={"cursor": cursors.encode(deep, scope=repr(none)), "limit": LIMIT},
     )
     expected = await position_at(sessions, owner, DEPTH + 1)
     assert response.json()["items"][0]["id"] == str(expected.id)
@@ -171,7 +179,11 @@ async def test_other_filters_never_scan_the_table_or_sort_it_all(
             plan = await explain(sessions, query)
             kinds = {node["Node Type"] for node in nodes(plan)}
             assert "Seq Scan" not in kinds, (filters, kinds)
-            assert plan["Actual Total Time"] < 200, (filters, plan["Actual Total Time"])
+            # Work, not wall time (which a loaded machine inflates): bounded buffer reads.
+            assert plan["Shared Hit Blocks"] + plan.get("Shared Read Blocks", 0) < 5000, (
+                filters,
+                plan["Shared Hit Blocks"],
+            )
             if filters.tag == "rare":
                 # Ten matching todos: found through the GIN index, not by walking 100,000.
                 indexes = {node.get("Index Name") for node in nodes(plan)}

@@ -5,10 +5,11 @@ from __future__ import annotations
 import socket
 from typing import Literal
 
-from pydantic import Field, PostgresDsn, model_validator
+from pydantic import Field, PostgresDsn, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["local", "test", "production"]
+DEV_CURSOR_SECRET = "local-development-cursor-secret"  # noqa: S105 - refused in production
 
 
 class ServiceSettings(BaseSettings):
@@ -52,12 +53,20 @@ class ServiceSettings(BaseSettings):
     traces_file: str | None = Field(
         default=None, description="Also write finished spans here as JSON lines (local use)."
     )
+    cursor_secret: SecretStr = Field(
+        default=SecretStr(DEV_CURSOR_SECRET),
+        description="Signs pagination cursors; the same on every replica of the service.",
+    )
     shutdown_drain_seconds: float = Field(default=0.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> ServiceSettings:
         if self.environment == "production" and "guest:guest@" in self.amqp_url:
             raise ValueError("the default RabbitMQ guest credentials are refused in production")
+        if self.environment == "production" and (
+            self.cursor_secret.get_secret_value() == DEV_CURSOR_SECRET
+        ):
+            raise ValueError("set CURSOR_SECRET: the development default is refused in production")
         return self
 
     @property

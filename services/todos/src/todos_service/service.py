@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import TodoCreated, TodoDeleted, TodoUpdated
-from shared.pagination import Position, decode_cursor, encode_cursor
+from shared.pagination import CursorCodec, Position
 from todos_service.errors import InvalidAttachment, TodoNotFound, VersionMismatch
 from todos_service.models import Todo
 from todos_service.repository import KnownFileRepository, TodoRepository
@@ -58,10 +58,19 @@ class TodoService:
         return await self._load(todo_id=todo_id, owner_id=owner_id)
 
     async def list_todos(
-        self, *, owner_id: uuid.UUID, filters: TodoFilters, limit: int, cursor: str | None
+        self,
+        *,
+        owner_id: uuid.UUID,
+        filters: TodoFilters,
+        limit: int,
+        cursor: str | None,
+        cursors: CursorCodec,
     ) -> TodoSlice:
-        """Newest first by (created_at, id), strictly after the cursor's row: no overlap, no shift."""
-        after = decode_cursor(cursor) if cursor is not None else None
+        """Newest first by (created_at, id), strictly after the cursor's row: no overlap, no shift.
+
+        A cursor is valid only with the filters it was issued for."""
+        scope = repr(filters)
+        after = cursors.decode(cursor, scope=scope) if cursor is not None else None
         # One row more than asked tells whether another page follows, without a count.
         rows = await self._todos.list_page(
             owner_id=owner_id, filters=filters, after=after, limit=limit + 1
@@ -70,7 +79,10 @@ class TodoService:
         if len(rows) <= limit:
             return TodoSlice(items=items, next_cursor=None)
         last = items[-1]
-        return TodoSlice(items=items, next_cursor=encode_cursor(Position(last.created_at, last.id)))
+        return TodoSlice(
+            items=items,
+            next_cursor=cursors.encode(Position(last.created_at, last.id), scope=scope),
+        )
 
     async def update_todo(
         self,

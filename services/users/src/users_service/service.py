@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import UserDeleted, UserProfileUpdated
-from shared.pagination import Position, decode_cursor, encode_cursor
+from shared.pagination import CursorCodec, Position
 from users_service.errors import ProfileNotFound
 from users_service.models import Profile
 from users_service.repository import ProfileRepository
@@ -72,9 +72,11 @@ class ProfileService:
         await self._profiles.record(event=UserDeleted(user_id=user_id))
         await self._session.commit()
 
-    async def list_profiles(self, *, limit: int, cursor: str | None) -> ProfileSlice:
+    async def list_profiles(
+        self, *, limit: int, cursor: str | None, cursors: CursorCodec
+    ) -> ProfileSlice:
         """Newest first by (created_at, id); a cursor names the last row seen, so pages never overlap."""
-        after = decode_cursor(cursor) if cursor is not None else None
+        after = cursors.decode(cursor) if cursor is not None else None
         # One row more than asked tells whether another page follows, without a count.
         rows = await self._profiles.list_newest_first(after=after, limit=limit + 1)
         items = rows[:limit]
@@ -82,5 +84,5 @@ class ProfileService:
             return ProfileSlice(items=items, next_cursor=None)
         last = items[-1]
         return ProfileSlice(
-            items=items, next_cursor=encode_cursor(Position(last.created_at, last.id))
+            items=items, next_cursor=cursors.encode(Position(last.created_at, last.id))
         )

@@ -32,6 +32,7 @@ from shared.messaging.relay import OutboxRelay
 from shared.messaging.revocations import RevocationFeed, Snapshot
 from shared.messaging.topology import Topology
 from shared.metrics import BROKER_CONNECTED, DB_POOL_CHECKED_OUT, DB_POOL_SIZE
+from shared.pagination import CursorCodec
 from shared.revocation import RevocationList, fetch_snapshot
 from shared.settings import ServiceSettings
 from shared.telemetry import tracing_enabled
@@ -71,6 +72,7 @@ class Runtime:
     broker: Broker
     redis: aioredis.Redis | None
     revocations: RevocationList
+    cursors: CursorCodec
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -162,6 +164,7 @@ def _lifespan(spec: ServiceSpec):  # type: ignore[no-untyped-def]
             broker=Broker(settings.amqp_url, name=f"{settings.service_name}:{settings.replica}"),
             redis=aioredis.from_url(settings.redis_url) if settings.redis_url else None,
             revocations=revocations,
+            cursors=CursorCodec(settings.cursor_secret.get_secret_value().encode()),
         )
         BROKER_CONNECTED.set_function(lambda: float(runtime.broker.connected))
         app.state.runtime = runtime
