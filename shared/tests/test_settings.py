@@ -109,12 +109,24 @@ def test_async_database_url_uses_asyncpg(url: str, expected: str) -> None:
 def test_production_refuses_guest_broker_credentials(
     environment: str, amqp_url: str, accepted: bool
 ) -> None:
-    values: dict[str, Any] = {**REQUIRED, "environment": environment, "amqp_url": amqp_url}
+    values: dict[str, Any] = {
+        **REQUIRED,
+        "environment": environment,
+        "amqp_url": amqp_url,
+        "cursor_secret": "a-real-production-cursor-secret",
+    }
     if accepted:
         assert Settings(**values).amqp_url == amqp_url
     else:
         with pytest.raises(ValidationError, match="guest"):
             Settings(**values)
+
+
+def test_production_refuses_the_development_cursor_secret() -> None:
+    values = {**REQUIRED, "environment": "production", "amqp_url": "amqp://u:p@mq:5672/"}
+    with pytest.raises(ValidationError, match="CURSOR_SECRET"):
+        Settings(**values)
+    assert Settings(**values, cursor_secret="a-real-production-secret").environment == "production"
 
 
 def test_production_refuses_default_broker_url() -> None:
