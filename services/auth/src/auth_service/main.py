@@ -91,6 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "first admin account created", extra={"username": settings.admin_username}
                 )
 
+    async def on_shutdown(app: FastAPI, _runtime: Runtime) -> None:
+        components: AuthComponents = app.state.auth
+        components.hasher.close()
+
     def revocations_from_db(runtime: Runtime) -> Snapshot:
         # Auth is the source of truth: it reads its own database, not its own endpoint.
         horizon = revocation_horizon(settings)
@@ -111,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             handlers=build_handlers(settings),
             requires_redis=True,  # login throttling lives there
             on_startup=on_startup,
+            on_shutdown=on_shutdown,
             revocation_snapshot=revocations_from_db,
         )
     )

@@ -57,6 +57,8 @@ class ServiceSpec:
     requires_redis: bool = False
     on_startup: Callable[[FastAPI, Runtime], Awaitable[None]] | None = None
     """Builds the service's own per-process components (kept on `app.state`)."""
+    on_shutdown: Callable[[FastAPI, Runtime], Awaitable[None]] | None = None
+    """Releases them, after the workers stopped and before the engine closes."""
     revocation_snapshot: Callable[[Runtime], Snapshot] | None = None
     """Where revoked sessions come from; default: the auth service's internal endpoint."""
 
@@ -191,6 +193,8 @@ def _lifespan(spec: ServiceSpec):  # type: ignore[no-untyped-def]
             for task in runtime.tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            if spec.on_shutdown is not None:
+                await spec.on_shutdown(app, runtime)
             await runtime.broker.close()
             if runtime.redis is not None:
                 await runtime.redis.aclose()
