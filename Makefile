@@ -51,7 +51,8 @@ fmt: $(UV) ## format and autofix
 bench: bootstrap ## requests/s through nginx: authenticated ping vs liveness (wrk, bounded)
 	$(RUN) python tools/bench.py
 
-up: ## the suite under docker compose (needs a Docker engine)
+up: $(UV) ## the suite under docker compose (needs a Docker engine)
+	$(UV) run --frozen python deploy/make_secrets.py compose
 	docker compose up -d --build --wait
 
 down: ## stop the compose suite
