@@ -80,9 +80,13 @@ class Runtime:
 
 def migrations_head(migrations_dir: Path) -> str | None:
     """The head revision the database must be at for this code to run."""
+    return _scripts(migrations_dir).get_current_head()
+
+
+def _scripts(migrations_dir: Path) -> ScriptDirectory:
     config = AlembicConfig()
     config.set_main_option("script_location", str(migrations_dir))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(config)
 
 
 def plain_dsn(settings: ServiceSettings) -> str:
@@ -219,14 +223,19 @@ def _revocation_source(runtime: Runtime, spec: ServiceSpec) -> Snapshot | None:
 def _register_checks(
     health: HealthState, runtime: Runtime, spec: ServiceSpec, *, tracks_revocations: bool
 ) -> None:
-    head = migrations_head(spec.migrations_dir)
+    scripts = _scripts(spec.migrations_dir)
+    head = scripts.get_current_head()
+    older = {script.revision for script in scripts.walk_revisions()} - {head}
 
     async def database() -> None:
         async with runtime.engine.connect() as connection:
             current = (
                 await connection.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one_or_none()
-        if current != head:
+        # Behind the code (or empty) is not ready. A revision this code does not know was made by
+        # a newer release (migrations are expand-then-contract), so during a rolling deploy the
+        # old replicas keep serving instead of all turning unready at once.
+        if current is None or current in older:
             raise RuntimeError(f"migrations at {current}, code expects {head}")
 
     async def broker() -> None:
