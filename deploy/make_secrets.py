@@ -5,7 +5,7 @@
 
 Existing files are kept, so running it again changes nothing (a database volume initialised with
 a password keeps working). Both folders are git-ignored. Production secrets never come from here:
-deploy/README-deploying.md lists what the prod overlay expects to find in the cluster.
+README.md, "Deploying" lists what the prod overlay expects to find in the cluster.
 """
 
 from __future__ import annotations
