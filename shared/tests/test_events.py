@@ -22,6 +22,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.topology import Topology, declare_consumer_queue
+from shared.testing import asyncpg_url, eventually
 
 metadata = make_metadata()
 widget = Table("widget", metadata, Column("id", Integer, primary_key=True), Column("name", String))
@@ -45,7 +46,7 @@ _names = itertools.count()
 @pytest.fixture(scope="module")
 async def db(database_factory: Callable[[str], str]) -> AsyncIterator[dict[str, Any]]:
     url = database_factory("events")
-    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    engine = create_async_engine(asyncpg_url(url))
     async with engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
     yield {"sessions": async_sessionmaker(engine, expire_on_commit=False), "dsn": url}
@@ -114,20 +115,6 @@ async def collector(broker: Broker, topology: Topology) -> Collector:
     queue = await declare_consumer_queue(channel, topology, ["widget.#"])
     await queue.consume(collector.on_message)
     return collector
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 15.0) -> None:
-    """Wait for eventual consistency with a bound, never a bare sleep."""
-    deadline = time.monotonic() + within
-    while True:
-        outcome = check()
-        if isinstance(outcome, Awaitable):
-            outcome = await outcome
-        if outcome:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def pending(db: dict[str, Any]) -> int:

@@ -5,18 +5,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from fastapi import FastAPI
 
-from shared.tokens import jwk_thumbprint
-from shared.web.problems import PROBLEM_JSON
+from shared.testing import SigningKey, assert_problem, running, service_settings
 from todos_service.main import create_app
 from todos_service.settings import Settings
 
@@ -27,27 +23,19 @@ def migrated_url(migrated_database_factory: Callable[[str], str]) -> str:
 
 
 @pytest.fixture
-def settings_for(servers: Any, public_key_path: Path) -> Callable[..., Settings]:
+def settings_for(servers: Any, service_key: SigningKey) -> Callable[..., Settings]:
     def build(database_url: str, **overrides: Any) -> Settings:
-        values = {
-            "database_url": database_url,
-            "amqp_url": servers.amqp_url,
-            "jwt_public_keys": str(public_key_path),
-            "run_workers": False,
-            **overrides,
-        }
-        return Settings(**values)
+        values = {"amqp_url": servers.amqp_url, **overrides}
+        return service_settings(Settings, database_url=database_url, key=service_key, **values)
 
     return build
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def started(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield app, client
+    async with running(app) as client:
+        yield app, client
 
 
 def closed_url(scheme: str, port: int) -> str:
@@ -70,7 +58,7 @@ async def probe(client: httpx.AsyncClient) -> tuple[int, dict[str, Any], int]:
 async def test_ready_when_migrated_and_every_server_answers(
     settings_for: Callable[..., Settings], migrated_url: str, servers: Any
 ) -> None:
-    async with running(settings_for(migrated_url, redis_url=servers.redis_url)) as (_, client):
+    async with started(settings_for(migrated_url, redis_url=servers.redis_url)) as (_, client):
         code, body, live = await probe(client)
     assert (code, body["status"], live) == (200, "ready", 200)
     assert {name: c["status"] for name, c in body["checks"].items()} == {
@@ -93,15 +81,16 @@ async def test_database_off_the_migrations_head_is_not_ready(
         url = migrated_database_factory("stale")
         connection = await asyncpg.connect(url)
         try:
-            await connection.execute("UPDATE alembic_version SET version_num = '0000aaaa0000'")
+            # The todos service's first revision: a database behind the code.
+            await connection.execute("UPDATE alembic_version SET version_num = '5d4bac72e00c'")
         finally:
             await connection.close()
-    async with running(settings_for(url)) as (_, client):
+    async with started(settings_for(url)) as (_, client):
         code, body, live = await probe(client)
     assert (code, body["status"], live) == (503, "unavailable", 200)
     assert body["checks"]["database"]["status"] == "down"
     if state == "other_revision":
-        assert "0000aaaa0000" in body["checks"]["database"]["detail"]
+        assert "5d4bac72e00c" in body["checks"]["database"]["detail"]
     assert body["checks"]["broker"]["status"] == "up"
 
 
@@ -129,7 +118,7 @@ async def test_outage(
         "redis": {"redis_url": closed_url("redis", closed_port)},
     }[outage]
     settings = settings_for(**{"database_url": migrated_url, **overrides})
-    async with running(settings) as (_, client):
+    async with started(settings) as (_, client):
         got_code, body, live = await probe(client)
     assert (got_code, body["status"], live) == (code, status, 200)
     assert body["checks"][down]["status"] == "down"
@@ -140,7 +129,7 @@ async def test_outage(
 async def test_draining_is_not_ready_even_when_healthy(
     settings_for: Callable[..., Settings], migrated_url: str
 ) -> None:
-    async with running(settings_for(migrated_url)) as (app, client):
+    async with started(settings_for(migrated_url)) as (app, client):
         assert (await probe(client))[0] == 200
         app.state.health.draining = True
         code, body, live = await probe(client)
@@ -148,26 +137,31 @@ async def test_draining_is_not_ready_even_when_healthy(
 
 
 async def test_ping_answers_for_a_signed_token_and_refuses_none(
-    settings_for: Callable[..., Settings], migrated_url: str, service_key: RSAPrivateKey
+    settings_for: Callable[..., Settings], migrated_url: str, service_key: SigningKey
 ) -> None:
     settings = settings_for(migrated_url, replica="replica-a")
-    now = int(time.time())
-    token = jwt.encode(
-        {
-            "iss": settings.jwt_issuer,
-            "aud": settings.jwt_audience,
-            "sub": "user-42",
-            "iat": now,
-            "exp": now + 60,
-        },
-        service_key,
-        algorithm="RS256",
-        headers={"kid": jwk_thumbprint(service_key.public_key()), "typ": "at+jwt"},
+    token = service_key.token(
+        "user-42", issuer=settings.jwt_issuer, audience=settings.jwt_audience, lifetime=60
     )
-    async with running(settings) as (_, client):
+    async with started(settings) as (_, client):
         ok = await client.get("/api/v1/todos/ping", headers={"Authorization": f"Bearer {token}"})
         refused = await client.get("/api/v1/todos/ping")
     assert ok.status_code == 200, ok.text
     assert ok.json() == {"service": "todos", "replica": "replica-a", "subject": "user-42"}
-    assert refused.status_code == 401
-    assert refused.headers["content-type"] == PROBLEM_JSON
+    assert_problem(refused, 401, "missing_token")
+
+
+async def test_a_database_ahead_of_the_code_stays_ready(
+    settings_for: Callable[..., Settings],
+    migrated_database_factory: Callable[[str], str],
+) -> None:
+    """A revision the code does not know comes from a newer release: old replicas keep serving."""
+    url = migrated_database_factory("ahead")
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("UPDATE alembic_version SET version_num = 'ffffnewer000'")
+    finally:
+        await connection.close()
+    async with started(settings_for(url)) as (_, client):
+        code, body, _live = await probe(client)
+    assert code == 200 and body["checks"]["database"]["status"] == "up"

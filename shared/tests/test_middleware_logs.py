@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 
 from shared.errors import NotFound
 from shared.logs import JsonFormatter, configure_logging
+from shared.testing import asgi_client
 from shared.web.health import HealthState
 from shared.web.health import router as health_router
 from shared.web.middleware import RequestContextMiddleware
@@ -62,8 +63,7 @@ def build_app() -> FastAPI:
 
 @pytest.fixture(scope="module")
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=build_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with asgi_client(build_app()) as c:
         yield c
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -11,12 +10,12 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from shared.errors import Conflict
+from shared.testing import asgi_client, assert_problem
 from shared.web.middleware import RequestContextMiddleware
-from shared.web.problems import PROBLEM_JSON, install_problem_handlers
+from shared.web.problems import install_problem_handlers
 
 SECRET_PASSWORD = "hunter2-Zq9"
 CRASH_MESSAGE = "db password is s3cr3t at 10.0.0.7"
-FIELDS = {"type", "title", "status", "detail", "code", "request_id"}
 
 
 class ItemLocked(Conflict):
@@ -57,29 +56,15 @@ def build_app() -> FastAPI:
 
 @pytest.fixture(scope="module")
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=build_app(), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with asgi_client(build_app(), raise_app_exceptions=False) as c:
         yield c
-
-
-def problem_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    assert body.keys() >= FIELDS, body
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"] == "about:blank"
-    assert body["title"]
-    assert body["detail"]
-    return body
 
 
 async def test_domain_error_keeps_status_code_detail_headers_and_extra(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.get("/items/3", headers={"X-Request-ID": "req-domain"})
-    body = problem_of(response, 409, "item_locked")
+    body = assert_problem(response, 409, "item_locked")
     assert body["title"] == "Item Locked"
     assert body["detail"] == "item 3 is being edited"
     assert body["locked_by"] == "user-9"
@@ -99,7 +84,7 @@ async def test_framework_errors_are_problems(
     client: httpx.AsyncClient, method: str, path: str, status: int, code: str
 ) -> None:
     response = await client.request(method, path)
-    body = problem_of(response, status, code)
+    body = assert_problem(response, status, code)
     assert body["request_id"] == response.headers["x-request-id"]
     if status == 405:
         assert response.headers["allow"] == "GET"
@@ -124,7 +109,7 @@ async def test_invalid_body_is_422_with_errors_and_never_echoes_input(
     response = await client.post(
         "/signups", content=content, headers={"Content-Type": "application/json"}
     )
-    body = problem_of(response, 422, "validation_failed")
+    body = assert_problem(response, 422, "validation_failed")
     errors = body["errors"]
     assert errors
     assert all(set(error) == {"loc", "msg", "type"} for error in errors), errors
@@ -141,7 +126,7 @@ async def test_crash_is_a_500_problem_that_hides_the_exception(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     response = await client.get("/crash")
-    problem_of(response, 500, "internal_error")
+    assert_problem(response, 500, "internal_error")
     assert CRASH_MESSAGE not in response.text
     assert "RuntimeError" not in response.text
     assert any(CRASH_MESSAGE in (r.exc_text or str(r.exc_info)) for r in caplog.records)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from shared.testing import SigningKey, free_port, wait_serving
 
 DRAIN_SECONDS = 2.0
 REPO = Path(__file__).resolve().parents[2]
@@ -32,25 +33,6 @@ class Drain:
     exit_after: float
     stdout: str
     stderr: str
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_ready(client: httpx.Client, process: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited before it was ready"
-        try:
-            if client.get("/health/readiness").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"not ready within {timeout} s")
 
 
 def watch_drain(client: httpx.Client, process: subprocess.Popen[bytes]) -> dict[str, Any]:
@@ -84,7 +66,7 @@ def watch_drain(client: httpx.Client, process: subprocess.Popen[bytes]) -> dict[
 def drain(
     migrated_database_factory: Callable[[str], str],
     servers: Any,
-    public_key_path: Path,
+    service_key: SigningKey,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Drain]:
     port = free_port()
@@ -93,7 +75,7 @@ def drain(
         **os.environ,
         "TODOS_DATABASE_URL": migrated_database_factory("drain"),
         "TODOS_AMQP_URL": servers.amqp_url,
-        "TODOS_JWT_PUBLIC_KEYS": str(public_key_path),
+        "TODOS_JWT_PUBLIC_KEYS": str(service_key.public_pem),
         "TODOS_SHUTDOWN_DRAIN_SECONDS": str(DRAIN_SECONDS),
         "TODOS_RUN_WORKERS": "false",
         "TODOS_REPLICA": "drain-test",
@@ -107,8 +89,9 @@ def drain(
             stderr=err,
         )
         try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
-                wait_ready(client, process, timeout=30)
+            base = f"http://127.0.0.1:{port}"
+            wait_serving(f"{base}/health/readiness", process, within=30, log=logs / "err")
+            with httpx.Client(base_url=base, timeout=2) as client:
                 seen = watch_drain(client, process)
         finally:
             if process.poll() is None:

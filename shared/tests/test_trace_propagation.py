@@ -6,7 +6,6 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from shared.db import make_metadata
 from shared.events import DomainEvent, define_event_tables, record_event
 from shared.telemetry import context_from_headers, current_trace_headers, tracing_enabled
+from shared.testing import asgi_client, asyncpg_url
 from shared.web.middleware import RequestContextMiddleware
 
 metadata = make_metadata()
@@ -28,8 +28,7 @@ async def test_traceparent_is_stored_with_the_event(
     database_factory: Callable[[str], str],
 ) -> None:
     assert not tracing_enabled()  # the no-op provider: the cheap path is the one under test
-    url = database_factory("trace").replace("postgresql://", "postgresql+asyncpg://", 1)
-    engine = create_async_engine(url)
+    engine = create_async_engine(asyncpg_url(database_factory("trace")))
     async with engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
     sessions = async_sessionmaker(engine)
@@ -44,7 +43,7 @@ async def test_traceparent_is_stored_with_the_event(
         return {}
 
     trace_id = secrets.token_hex(16)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with asgi_client(app, base_url="http://t") as c:
         sent = await c.post(
             "/ping", headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
         )

@@ -19,9 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from fastapi import Depends, FastAPI, Request
 
 from shared.logs import user_id_var
+from shared.testing import asgi_client, assert_problem
 from shared.tokens import Principal, TokenVerifier, jwk_thumbprint, public_jwk
 from shared.web.auth import CurrentPrincipal, require_role
-from shared.web.problems import PROBLEM_JSON, install_problem_handlers
+from shared.web.problems import install_problem_handlers
 
 ISSUER = "https://auth.example"
 AUDIENCE = "suite"
@@ -109,21 +110,8 @@ def app(signing_key: RSAPrivateKey) -> FastAPI:
 async def call(app: FastAPI, path: str = "/me", authorization: str | None = None) -> httpx.Response:
     # Latin-1, as on the wire: lets a test send the raw bytes of a non-ASCII token.
     headers = {} if authorization is None else {b"Authorization": authorization.encode("latin-1")}
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with asgi_client(app) as client:
         return await client.get(path, headers=headers)
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    assert body["type"] == "about:blank"
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["title"] and body["detail"]
-    assert "request_id" in body
-    return body
 
 
 async def test_valid_token_gives_the_principal(app: FastAPI, signing_key: RSAPrivateKey) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.migrations import alembic_config, upgrade_to_head
+from shared.testing import asyncpg_url
 
 SERVICES = ["auth", "users", "todos", "files"]
 
@@ -25,10 +26,6 @@ def service_parts(service: str) -> tuple[Path, MetaData]:
     main = importlib.import_module(f"{service}_service.main")
     models = importlib.import_module(f"{service}_service.models")
     return main.MIGRATIONS_DIR, models.Base.metadata
-
-
-def asyncpg_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 async def schema_diff(url: str, metadata: MetaData) -> list[Any]:

@@ -10,12 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from auth_service.consumers import build_handlers
 from auth_service.settings import Settings
 from shared.contracts import UserDeleted
-from shared.events import Envelope
+from shared.testing import apply_event, assert_problem, database_sessions
 
 PASSWORD = "correct horse battery staple"
 
@@ -77,7 +76,7 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_session(
     stolen = await tokens(client, account["username"])
     rotated = (await refresh(client, stolen["refresh_token"])).json()
     replay = await refresh(client, stolen["refresh_token"])
-    assert replay.status_code == 401 and replay.json()["code"] == "refresh_token_reused"
+    assert_problem(replay, 401, "refresh_token_reused")
     # The whole session is dead: the legitimate newer tokens too (RFC 9700 §4.14.2).
     assert (await refresh(client, rotated["refresh_token"])).status_code == 401
     await refused_within(client, rotated, 1.0)
@@ -105,11 +104,11 @@ async def test_tokens_are_not_interchangeable(client: httpx.AsyncClient) -> None
     account = await new_account(client)
     pair = await tokens(client, account["username"])
     as_refresh = await refresh(client, pair["access_token"])
-    assert as_refresh.status_code == 401 and as_refresh.json()["code"] == "invalid_refresh_token"
+    assert_problem(as_refresh, 401, "invalid_refresh_token")
     as_bearer = await client.get(
         "/api/v1/auth/me", headers={"Authorization": f"Bearer {pair['refresh_token']}"}
     )
-    assert as_bearer.status_code == 401 and as_bearer.json()["code"] == "invalid_token"
+    assert_problem(as_bearer, 401, "invalid_token")
 
 
 async def test_logout_refuses_the_access_token_within_a_second(client: httpx.AsyncClient) -> None:
@@ -143,13 +142,13 @@ async def test_password_change_keeps_this_session_and_ends_the_others(
         json={"current_password": "not it at all", "new_password": "another fine passphrase"},
         headers=bearer(here),
     )
-    assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"
+    assert_problem(wrong, 401, "invalid_credentials")
     weak = await client.post(
         "/api/v1/auth/password",
         json={"current_password": PASSWORD, "new_password": "password1"},
         headers=bearer(here),
     )
-    assert weak.status_code == 422 and weak.json()["code"] == "weak_password"
+    assert_problem(weak, 422, "weak_password")
     changed = await client.post(
         "/api/v1/auth/password",
         json={"current_password": PASSWORD, "new_password": "another fine passphrase"},
@@ -204,12 +203,8 @@ async def test_user_deleted_removes_credentials_and_revokes_sessions(
     pair = await tokens(client, account["username"])
     handler = build_handlers(make_settings())[UserDeleted]
     event = UserDeleted(user_id=uuid.UUID(account["id"]))
-    engine = create_async_engine("postgresql+asyncpg://" + auth_database.partition("://")[2])
-    try:
-        async with async_sessionmaker(engine)() as db, db.begin():
-            await handler(db, event, Envelope.wrap(event, producer="users"))
-    finally:
-        await engine.dispose()
+    async with database_sessions(auth_database) as sessions:
+        await apply_event(sessions, handler, event, producer="users")
     await refused_within(client, pair, 1.0)
     failed = await client.post(
         "/api/v1/auth/login", json={"username": account["username"], "password": PASSWORD}

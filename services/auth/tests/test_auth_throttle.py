@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from auth_service.throttle import Decision, LoginThrottle, ThrottleRules, ThrottleUnavailable
+from shared.testing import free_port
 
 ACCOUNT = "ziggy@mars.example"
 ATTACKER = "203.0.113.66"
@@ -202,10 +202,7 @@ async def test_keys_reveal_neither_account_nor_address(
 
 
 async def test_unreachable_redis_fails_closed() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    client = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    client = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
     throttle = LoginThrottle(client, ThrottleRules(), key_prefix="test:throttle:down")
     try:
         started = time.monotonic()

@@ -9,7 +9,7 @@ they use `committed_app`, on a database of its own.
 
 from __future__ import annotations
 
-import socket
+import functools
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from files_service.main import MIGRATIONS_DIR, create_app
@@ -28,7 +27,15 @@ from files_service.service import UploadLimits
 from files_service.settings import MIB, Settings
 from files_service.storage import LocalStorage, S3Storage, Storage
 from files_service.storage.s3 import build_client
-from shared.testing import SigningKey, migrate, rolled_back
+from shared.testing import (
+    SigningKey,
+    asgi_client,
+    count_rows,
+    free_port,
+    migrated_settings,
+    read_outbox,
+    rolled_back,
+)
 
 FILES = "/api/v1/files"
 BOUNDARY = "files-test-boundary-7d3f"
@@ -37,13 +44,6 @@ Sessions = async_sessionmaker[AsyncSession]
 Auth = Callable[[uuid.UUID | str], dict[str, str]]
 Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
 Body = bytes | AsyncIterable[bytes]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def multipart(
@@ -154,19 +154,18 @@ def files_settings_for(
 ) -> Callable[[str], Settings]:
     """Settings on a fresh database at the files migrations head."""
 
+    settings = migrated_settings(
+        Settings,
+        MIGRATIONS_DIR,
+        database_factory,
+        amqp_url=servers.amqp_url,
+        key=signing_key,
+        max_upload_mib=1,
+        user_quota_mib=3,
+    )
+
     def build(label: str) -> Settings:
-        url = database_factory(label)
-        migrate(url, MIGRATIONS_DIR)
-        return Settings(
-            database_url=url,
-            amqp_url=servers.amqp_url,
-            jwt_public_keys=str(signing_key.public_pem),
-            run_workers=False,
-            environment="test",
-            max_upload_mib=1,
-            user_quota_mib=3,
-            storage_dir=tmp_path_factory.mktemp(f"{label}-storage"),
-        )
+        return settings(label, storage_dir=tmp_path_factory.mktemp(f"{label}-storage"))
 
     return build
 
@@ -224,8 +223,7 @@ async def sessions(files_app: FastAPI) -> AsyncIterator[Sessions]:
 async def client(
     files_app: FastAPI, sessions: Sessions, storage: Storage
 ) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=files_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with asgi_client(files_app) as http:
         yield http
 
 
@@ -261,8 +259,7 @@ def leftovers(sessions: Sessions, storage: Storage) -> Callable[[], Awaitable[di
     """Everything uploads left: rows, committed blobs, unfinished writes."""
 
     async def look() -> dict[str, Any]:
-        async with sessions() as session:
-            rows = (await session.execute(select(func.count()).select_from(File))).scalar_one()
+        rows = await count_rows(sessions, File)
         return {"rows": rows, "blobs": await storage.keys(), "pending": await storage.pending()}
 
     return look
@@ -296,12 +293,4 @@ def stream() -> Callable[..., AsyncIterator[bytes]]:
 def outbox(sessions: Sessions) -> Outbox:
     """The envelopes of one event type waiting in the files outbox, oldest first."""
 
-    async def envelopes(event_type: str) -> list[dict[str, Any]]:
-        table = EVENT_TABLES.outbox
-        query = (
-            select(table.c.envelope).where(table.c.type == event_type).order_by(table.c.created_at)
-        )
-        async with sessions() as session:
-            return list((await session.scalars(query)).all())
-
-    return envelopes
+    return functools.partial(read_outbox, sessions, EVENT_TABLES.outbox)

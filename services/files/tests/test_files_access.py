@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from shared.testing import SigningKey, assert_problem
+from shared.testing import SigningKey, all_pages, assert_problem, bad_credentials
 
 FILES = "/api/v1/files"
 SOMEONE = str(uuid.uuid4())
@@ -26,19 +25,6 @@ Upload = Callable[..., Awaitable[httpx.Response]]
 Auth = Callable[[uuid.UUID | str], dict[str, str]]
 
 
-def credentials(kind: str, key: SigningKey, folder: Path) -> dict[str, str]:
-    user = uuid.uuid4()
-    if kind == "missing":
-        return {}
-    if kind == "not_bearer":
-        return {"Authorization": f"Basic {key.token(user)}"}
-    if kind == "garbage":
-        return {"Authorization": "Bearer not.a.token"}
-    if kind == "expired":
-        return key.headers(user, lifetime=-120)
-    return SigningKey.create(folder).headers(user)
-
-
 @pytest.mark.parametrize("kind", ["missing", "not_bearer", "garbage", "expired", "foreign_key"])
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS, ids=[f"{m} {p}" for m, p in ENDPOINTS])
 async def test_no_valid_token_is_401(
@@ -51,7 +37,7 @@ async def test_no_valid_token_is_401(
 ) -> None:
     # A well-formed upload body: authentication is what refuses it.
     headers = {
-        **credentials(kind, signing_key, tmp_path),
+        **bad_credentials(kind, signing_key, tmp_path),
         "Content-Type": "multipart/form-data; boundary=B",
     }
     body = b'--B\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nx\r\n--B--\r\n'
@@ -115,19 +101,9 @@ async def test_the_listing_pages_newest_first_without_overlap(
 ) -> None:
     ids = [(await upload(f"file {n}".encode(), filename=f"{n}.txt")).json()["id"] for n in range(5)]
     await upload(b"not mine", as_user=uuid.uuid4())
-    seen: list[str] = []
-    cursor: str | None = None
-    pages = 0
-    while True:
-        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
-        page = (await client.get(FILES, headers=auth(owner), params=params)).json()
-        seen += [item["id"] for item in page["items"]]
-        pages += 1
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == list(reversed(ids))
-    assert pages == 3
+    pages = await all_pages(client, FILES, headers=auth(owner), limit=2)
+    assert [item["id"] for page in pages for item in page] == list(reversed(ids))
+    assert len(pages) == 3
     default = (await client.get(FILES, headers=auth(owner))).json()
     assert [item["id"] for item in default["items"]] == list(reversed(ids))
 

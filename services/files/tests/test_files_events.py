@@ -16,7 +16,7 @@ from files_service.repository import FileRepository
 from files_service.storage import Storage
 from shared.contracts import UserDeleted
 from shared.events import Envelope
-from shared.testing import assert_problem
+from shared.testing import assert_problem, broken_outbox_write
 
 FILES = "/api/v1/files"
 
@@ -51,11 +51,7 @@ async def test_a_failed_deletion_keeps_the_file_and_publishes_nothing(
     monkeypatch: Any,
 ) -> None:
     file_id = (await upload(b"stays")).json()["id"]
-
-    async def broken(*_: Any, **__: Any) -> None:
-        raise RuntimeError("outbox unavailable")
-
-    monkeypatch.setattr(FileRepository, "record", broken)
+    monkeypatch.setattr(FileRepository, "record", broken_outbox_write)
     deleted = await client.delete(f"{FILES}/{file_id}", headers=auth(owner))
     assert_problem(deleted, 500, "internal_error")
     monkeypatch.undo()
@@ -71,10 +67,7 @@ async def test_a_failed_outbox_write_on_upload_leaves_nothing(
     nothing_left: Callable[[], Awaitable[None]],
     monkeypatch: Any,
 ) -> None:
-    async def broken(*_: Any, **__: Any) -> None:
-        raise RuntimeError("outbox unavailable")
-
-    monkeypatch.setattr(FileRepository, "record", broken)
+    monkeypatch.setattr(FileRepository, "record", broken_outbox_write)
     assert_problem(await upload(b"doomed"), 500, "internal_error")
     monkeypatch.undo()
     await nothing_left()

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from files_service.main import MIGRATIONS_DIR
-from shared.testing import SigningKey, migrate
+from shared.testing import SigningKey, free_port, migrate, wait_serving, wait_until
 
 MIB = 1024 * 1024
 BOUNDARY = "memory-test-boundary"
@@ -41,13 +41,6 @@ class Service:
         raise AssertionError("no VmHWM in /proc")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def service(
     servers: Any,
@@ -57,8 +50,7 @@ def service(
 ) -> Iterator[Service]:
     if not Path("/proc/self/status").exists():
         pytest.skip("peak memory is read from /proc")
-    url = database_factory("files_memory")
-    migrate(url, MIGRATIONS_DIR)
+    url = migrate(database_factory("files_memory"), MIGRATIONS_DIR)
     folder = tmp_path_factory.mktemp("files-memory")
     port = free_port()
     env = {
@@ -79,16 +71,7 @@ def service(
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (folder / "service.log").read_text()
-            try:
-                if httpx.get(f"{base}/health/liveness", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the service did not start in time"
-            time.sleep(0.1)
+        wait_serving(f"{base}/health/liveness", process, within=60, log=folder / "service.log")
         yield Service(url=base, pid=process.pid, storage=folder / "storage")
     finally:
         process.terminate()
@@ -190,10 +173,11 @@ def test_a_client_that_hangs_up_mid_upload_leaves_nothing(
         for piece in payload(5 * MIB):
             connection.sendall(piece)
         # Wait until the service has begun writing the blob, then hang up.
-        deadline = time.monotonic() + 30
-        while not list((service.storage / "tmp").glob("*.part")):
-            assert time.monotonic() < deadline, "the upload never started"
-            time.sleep(0.05)
+        wait_until(
+            lambda: list((service.storage / "tmp").glob("*.part")),
+            within=30,
+            message="the upload never started",
+        )
 
     deadline = time.monotonic() + 30
     with httpx.Client(base_url=service.url, timeout=10) as http:

@@ -14,7 +14,7 @@ from files_service.repository import FileRepository
 from files_service.service import UploadLimits
 from files_service.settings import MIB
 from files_service.storage import Storage
-from shared.testing import assert_problem
+from shared.testing import asgi_client, assert_problem
 
 FILES = "/api/v1/files"
 
@@ -85,8 +85,7 @@ async def test_concurrent_uploads_never_pass_the_quota_together(
             yield chunk
         await both_streaming.wait()
 
-    transport = httpx.ASGITransport(app=committed_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with asgi_client(committed_app) as http:
         headers = {
             **auth(owner),
             "Content-Type": "multipart/form-data; boundary=race",

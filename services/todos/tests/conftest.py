@@ -7,6 +7,7 @@ commits and real row locks: they use `committed_client`, on a database of its ow
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -14,12 +15,19 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import FileUploaded
-from shared.events import DomainEvent, Envelope
-from shared.testing import SigningKey, migrate, rolled_back
+from shared.events import DomainEvent
+from shared.testing import (
+    SigningKey,
+    apply_event,
+    asgi_client,
+    migrated_settings,
+    read_outbox,
+    rolled_back,
+    running,
+)
 from todos_service.consumers import HANDLERS
 from todos_service.main import MIGRATIONS_DIR, create_app
 from todos_service.models import EVENT_TABLES
@@ -31,6 +39,7 @@ Sessions = async_sessionmaker[AsyncSession]
 Auth = Callable[[uuid.UUID | str], dict[str, str]]
 Deliver = Callable[[DomainEvent], Awaitable[None]]
 Upload = Callable[[uuid.UUID], Awaitable[uuid.UUID]]
+Uploaded = Callable[[uuid.UUID, uuid.UUID], FileUploaded]
 Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
 Create = Callable[..., Awaitable[dict[str, Any]]]
 
@@ -45,19 +54,9 @@ def todos_settings_for(
     servers: Any, database_factory: Callable[[str], str], signing_key: SigningKey
 ) -> Callable[[str], Settings]:
     """Settings on a fresh database at the todos migrations head."""
-
-    def build(label: str) -> Settings:
-        url = database_factory(label)
-        migrate(url, MIGRATIONS_DIR)
-        return Settings(
-            database_url=url,
-            amqp_url=servers.amqp_url,
-            jwt_public_keys=str(signing_key.public_pem),
-            run_workers=False,
-            environment="test",
-        )
-
-    return build
+    return migrated_settings(
+        Settings, MIGRATIONS_DIR, database_factory, amqp_url=servers.amqp_url, key=signing_key
+    )
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +75,7 @@ async def sessions(todos_app: FastAPI) -> AsyncIterator[Sessions]:
 
 @pytest.fixture
 async def client(todos_app: FastAPI, sessions: Sessions) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=todos_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with asgi_client(todos_app) as http:
         yield http
 
 
@@ -86,11 +84,8 @@ async def committed_client(
     todos_settings_for: Callable[[str], Settings],
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app on a database of its own, committing for real (each test uses its own users)."""
-    app = create_app(todos_settings_for("todos_committed"))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with running(create_app(todos_settings_for("todos_committed"))) as http:
+        yield http
 
 
 @pytest.fixture
@@ -104,11 +99,26 @@ def deliver(sessions: Sessions) -> Deliver:
     """Hand an event to its handler in a transaction, as the consumer runs it."""
 
     async def run(event: DomainEvent) -> None:
-        envelope = Envelope.wrap(event, producer="test")
-        async with sessions() as session, session.begin():
-            await HANDLERS[type(event)](session, event, envelope)
+        await apply_event(sessions, HANDLERS[type(event)], event)
 
     return run
+
+
+def file_uploaded(file_id: uuid.UUID, owner_id: uuid.UUID) -> FileUploaded:
+    return FileUploaded(
+        file_id=file_id,
+        owner_id=owner_id,
+        filename="notes.txt",
+        content_type="text/plain",
+        size=12,
+        sha256="0" * 64,
+    )
+
+
+@pytest.fixture
+def uploaded() -> Uploaded:
+    """`file_uploaded(file_id, owner_id)`: the `file.uploaded` event for that file."""
+    return file_uploaded
 
 
 @pytest.fixture
@@ -117,16 +127,7 @@ def upload(deliver: Deliver) -> Upload:
 
     async def run(owner_id: uuid.UUID) -> uuid.UUID:
         file_id = uuid.uuid4()
-        await deliver(
-            FileUploaded(
-                file_id=file_id,
-                owner_id=owner_id,
-                filename="notes.txt",
-                content_type="text/plain",
-                size=12,
-                sha256="0" * 64,
-            )
-        )
+        await deliver(file_uploaded(file_id, owner_id))
         return file_id
 
     return run
@@ -150,14 +151,4 @@ def create(client: httpx.AsyncClient, auth: Auth) -> Create:
 def outbox(sessions: Sessions) -> Outbox:
     """The envelopes of one event type waiting in the todos outbox, oldest first."""
 
-    async def envelopes(event_type: str) -> list[dict[str, Any]]:
-        table = EVENT_TABLES.outbox
-        query = (
-            select(table.c.envelope)
-            .where(table.c.type == event_type)
-            .order_by(table.c.created_at, table.c.id)
-        )
-        async with sessions() as session:
-            return list((await session.scalars(query)).all())
-
-    return envelopes
+    return functools.partial(read_outbox, sessions, EVENT_TABLES.outbox)

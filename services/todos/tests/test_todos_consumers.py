@@ -7,12 +7,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import FileDeleted, FileUploaded, UserDeleted
 from shared.events import DomainEvent
-from shared.testing import assert_problem
+from shared.testing import assert_problem, count_rows
 from todos_service.consumers import HANDLERS, on_file_deleted, on_file_uploaded, on_user_deleted
 from todos_service.models import KnownFile, Todo, TodoAttachment
 
@@ -24,23 +23,7 @@ Upload = Callable[[uuid.UUID], Awaitable[uuid.UUID]]
 Deliver = Callable[[DomainEvent], Awaitable[None]]
 Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
 Sessions = async_sessionmaker[AsyncSession]
-
-
-def uploaded(file_id: uuid.UUID, owner_id: uuid.UUID) -> FileUploaded:
-    return FileUploaded(
-        file_id=file_id,
-        owner_id=owner_id,
-        filename="a.pdf",
-        content_type="application/pdf",
-        size=1,
-        sha256="0" * 64,
-    )
-
-
-async def count(sessions: Sessions, model: Any, *where: Any) -> int:
-    async with sessions() as session:
-        query = select(func.count()).select_from(model).where(*where)
-        return (await session.execute(query)).scalar_one()
+Uploaded = Callable[[uuid.UUID, uuid.UUID], FileUploaded]
 
 
 def test_the_service_consumes_file_and_user_events() -> None:
@@ -52,7 +35,7 @@ def test_the_service_consumes_file_and_user_events() -> None:
 
 
 async def test_an_uploaded_file_can_be_attached_and_a_redelivery_changes_nothing(
-    client: httpx.AsyncClient, auth: Auth, deliver: Deliver, sessions: Sessions
+    client: httpx.AsyncClient, auth: Auth, deliver: Deliver, sessions: Sessions, uploaded: Uploaded
 ) -> None:
     owner, file_id = uuid.uuid4(), uuid.uuid4()
     body = {"title": "x", "attachment_ids": [str(file_id)]}
@@ -65,7 +48,7 @@ async def test_an_uploaded_file_can_be_attached_and_a_redelivery_changes_nothing
     response = await client.post(TODOS, headers=auth(owner), json=body)
     assert response.status_code == 201, response.text
     assert response.json()["attachment_ids"] == [str(file_id)]
-    assert await count(sessions, KnownFile, KnownFile.id == file_id) == 1
+    assert await count_rows(sessions, KnownFile, KnownFile.id == file_id) == 1
 
 
 async def test_a_deleted_file_leaves_every_todo_with_a_new_version(
@@ -112,7 +95,7 @@ async def test_a_deleted_file_leaves_every_todo_with_a_new_version(
 
 
 async def test_a_deletion_before_its_upload_leaves_a_tombstone(
-    client: httpx.AsyncClient, auth: Auth, deliver: Deliver, outbox: Outbox
+    client: httpx.AsyncClient, auth: Auth, deliver: Deliver, outbox: Outbox, uploaded: Uploaded
 ) -> None:
     owner, file_id = uuid.uuid4(), uuid.uuid4()
     await deliver(FileDeleted(file_id=file_id, owner_id=owner))
@@ -144,10 +127,10 @@ async def test_a_deleted_user_loses_todos_attachments_and_files_and_nobody_else_
     await deliver(UserDeleted(user_id=gone))
 
     assert (await client.get(TODOS, headers=auth(gone))).json()["items"] == []
-    assert await count(sessions, Todo, Todo.owner_id == gone) == 0
-    assert await count(sessions, KnownFile, KnownFile.owner_id == gone) == 0
-    assert await count(sessions, TodoAttachment, TodoAttachment.file_id == their_file) == 0
+    assert await count_rows(sessions, Todo, Todo.owner_id == gone) == 0
+    assert await count_rows(sessions, KnownFile, KnownFile.owner_id == gone) == 0
+    assert await count_rows(sessions, TodoAttachment, TodoAttachment.file_id == their_file) == 0
     assert (await client.get(f"{TODOS}/{mine['id']}", headers=auth(stays))).json() == mine
-    assert await count(sessions, KnownFile, KnownFile.owner_id == stays) == 1
+    assert await count_rows(sessions, KnownFile, KnownFile.owner_id == stays) == 1
     assert await outbox("todo.deleted") == []
     await deliver(UserDeleted(user_id=gone))  # nothing left to delete, and no failure

@@ -12,7 +12,7 @@ import pytest
 
 from shared.contracts import FileDeleted
 from shared.events import DomainEvent
-from shared.testing import assert_problem
+from shared.testing import assert_problem, broken_outbox_write
 from todos_service.repository import TodoRepository
 
 TODOS = "/api/v1/todos"
@@ -112,11 +112,7 @@ async def test_a_failed_outbox_write_creates_nothing(
     client: httpx.AsyncClient, auth: Auth, outbox: Outbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     owner = uuid.uuid4()
-
-    async def broken(*_: Any, **__: Any) -> None:
-        raise RuntimeError("outbox unavailable")
-
-    monkeypatch.setattr(TodoRepository, "record", broken)
+    monkeypatch.setattr(TodoRepository, "record", broken_outbox_write)
     failed = await client.post(TODOS, headers=auth(owner), json={"title": "Lost"})
     assert_problem(failed, 500, "internal_error")
     monkeypatch.undo()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.testing import assert_problem
+from shared.testing import all_pages, assert_problem
 from todos_service.models import Todo
 
 TODOS = "/api/v1/todos"
@@ -37,20 +37,6 @@ async def add_todos(
     return [str(todo_id) for _, todo_id in sorted(keys, reverse=True)]
 
 
-async def all_pages(
-    client: httpx.AsyncClient, headers: dict[str, str], **params: Any
-) -> list[list[dict[str, Any]]]:
-    pages, cursor = [], None
-    while True:
-        query = params | ({"cursor": cursor} if cursor else {})
-        response = await client.get(TODOS, headers=headers, params=query)
-        assert response.status_code == 200, response.text
-        pages.append(response.json()["items"])
-        cursor = response.json()["next_cursor"]
-        if cursor is None:
-            return pages
-
-
 def ids(pages: list[list[dict[str, Any]]]) -> list[str]:
     return [item["id"] for page in pages for item in page]
 
@@ -64,11 +50,11 @@ async def test_45_todos_come_in_pages_of_20_20_5_newest_first(
     expected = await add_todos(sessions, owner, times)
     await add_todos(sessions, uuid.uuid4(), [BASE] * 3)  # someone else's
 
-    pages = await all_pages(client, auth(owner))
+    pages = await all_pages(client, TODOS, headers=auth(owner))
 
     assert [len(page) for page in pages] == [20, 20, 5]
     assert ids(pages) == expected
-    assert await all_pages(client, auth(owner)) == pages
+    assert await all_pages(client, TODOS, headers=auth(owner)) == pages
 
 
 async def test_todos_created_between_pages_do_not_appear_or_shift_later_pages(
@@ -81,7 +67,7 @@ async def test_todos_created_between_pages_do_not_appear_or_shift_later_pages(
     assert [item["id"] for item in first["items"]] == made[::-1][:3]
 
     newer = [(await create(owner, title=f"new {n}"))["id"] for n in range(4)]
-    rest = await all_pages(client, headers, limit=3, cursor=first["next_cursor"])
+    rest = await all_pages(client, TODOS, headers=headers, limit=3, cursor=first["next_cursor"])
 
     assert ids(rest) == made[::-1][3:]
     assert not set(newer) & set(ids(rest))
@@ -147,7 +133,7 @@ async def test_filtered_listings_paginate_too(
     times = [BASE + timedelta(minutes=n) for n in range(25)]
     done = await add_todos(sessions, owner, times, completed=True, tags=["x"])
     await add_todos(sessions, owner, times, completed=False, tags=["x"])
-    pages = await all_pages(client, auth(owner), completed="true", tag="x", limit=10)
+    pages = await all_pages(client, TODOS, headers=auth(owner), completed="true", tag="x", limit=10)
     assert [len(page) for page in pages] == [10, 10, 5]
     assert ids(pages) == done
 

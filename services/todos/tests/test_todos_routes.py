@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.testing import SigningKey, assert_problem
+from shared.testing import SigningKey, assert_problem, bad_credentials
 
 TODOS = "/api/v1/todos"
 SOMEONE = str(uuid.uuid4())
@@ -24,21 +24,6 @@ ENDPOINTS = [
 Auth = Callable[[uuid.UUID | str], dict[str, str]]
 Create = Callable[..., Awaitable[dict[str, Any]]]
 Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
-
-
-def credentials(kind: str, key: SigningKey, tmp_path: Any) -> dict[str, str]:
-    user = uuid.uuid4()
-    if kind == "missing":
-        return {}
-    if kind == "not_bearer":
-        return {"Authorization": f"Basic {key.token(user)}"}
-    if kind == "garbage":
-        return {"Authorization": "Bearer not.a.token"}
-    if kind == "expired":
-        return key.headers(user, lifetime=-120)
-    if kind == "wrong_audience":
-        return key.headers(user, audience="another-api")
-    return SigningKey.create(tmp_path / "foreign").headers(user)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +41,7 @@ async def test_no_valid_token_is_401(
     path: str,
     body: Any,
 ) -> None:
-    headers = credentials(kind, signing_key, tmp_path)
+    headers = bad_credentials(kind, signing_key, tmp_path / "foreign")
     response = await client.request(method, path, headers=headers, json=body)
     code = "missing_token" if kind in {"missing", "not_bearer"} else "invalid_token"
     assert_problem(response, 401, code)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.testing import assert_problem
+from shared.testing import assert_problem, broken_outbox_write
 from todos_service.repository import TodoRepository
 
 TODOS = "/api/v1/todos"
@@ -268,11 +268,7 @@ async def test_a_failed_outbox_write_leaves_the_todo_unchanged(
     owner = uuid.uuid4()
     todo = await create(owner)
     path = f"{TODOS}/{todo['id']}"
-
-    async def broken(*_: Any, **__: Any) -> None:
-        raise RuntimeError("outbox unavailable")
-
-    monkeypatch.setattr(TodoRepository, "record", broken)
+    monkeypatch.setattr(TodoRepository, "record", broken_outbox_write)
     failed_patch = await client.patch(path, headers=auth(owner), json={"title": "New"})
     failed_delete = await client.delete(path, headers=auth(owner))
     assert_problem(failed_patch, 500, "internal_error")

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.testing import assert_problem, broken_outbox_write
 from users_service.repository import ProfileRepository
 
 ME = "/api/v1/users/me"
@@ -16,7 +17,6 @@ ME = "/api/v1/users/me"
 Register = Callable[..., Awaitable[uuid.UUID]]
 Auth = Callable[..., dict[str, str]]
 Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
-Problem = Callable[[httpx.Response, int, str], dict[str, Any]]
 
 
 def user_deleted(user_id: uuid.UUID, envelope: dict[str, Any]) -> bool:
@@ -25,7 +25,7 @@ def user_deleted(user_id: uuid.UUID, envelope: dict[str, Any]) -> bool:
 
 
 async def test_deleting_my_profile_publishes_user_deleted_once(
-    client: httpx.AsyncClient, register: Register, auth: Auth, outbox: Outbox, problem: Problem
+    client: httpx.AsyncClient, register: Register, auth: Auth, outbox: Outbox
 ) -> None:
     user_id = await register()
     response = await client.delete(ME, headers=auth(user_id))
@@ -33,13 +33,13 @@ async def test_deleting_my_profile_publishes_user_deleted_once(
     assert response.content == b""
     [envelope] = await outbox("user.deleted")
     assert user_deleted(user_id, envelope)
-    problem(await client.get(ME, headers=auth(user_id)), 404, "not_found")
-    problem(await client.delete(ME, headers=auth(user_id)), 404, "not_found")
+    assert_problem(await client.get(ME, headers=auth(user_id)), 404, "not_found")
+    assert_problem(await client.delete(ME, headers=auth(user_id)), 404, "not_found")
     assert len(await outbox("user.deleted")) == 1
 
 
 async def test_an_admin_deletes_another_users_profile(
-    client: httpx.AsyncClient, register: Register, auth: Auth, outbox: Outbox, problem: Problem
+    client: httpx.AsyncClient, register: Register, auth: Auth, outbox: Outbox
 ) -> None:
     user_id = await register()
     admin = auth(uuid.uuid4(), roles=["admin"])
@@ -47,8 +47,8 @@ async def test_an_admin_deletes_another_users_profile(
     assert response.status_code == 204, response.text
     [envelope] = await outbox("user.deleted")
     assert user_deleted(user_id, envelope)
-    problem(await client.get(f"/api/v1/users/{user_id}", headers=admin), 404, "not_found")
-    problem(await client.delete(f"/api/v1/users/{user_id}", headers=admin), 404, "not_found")
+    assert_problem(await client.get(f"/api/v1/users/{user_id}", headers=admin), 404, "not_found")
+    assert_problem(await client.delete(f"/api/v1/users/{user_id}", headers=admin), 404, "not_found")
 
 
 @pytest.mark.parametrize("target", ["other", "self"])
@@ -57,23 +57,22 @@ async def test_a_member_cannot_delete_by_id(
     register: Register,
     auth: Auth,
     outbox: Outbox,
-    problem: Problem,
     target: str,
 ) -> None:
     member = await register()
     victim = await register() if target == "other" else member
     response = await client.delete(f"/api/v1/users/{victim}", headers=auth(member))
-    problem(response, 403, "forbidden")
+    assert_problem(response, 403, "forbidden")
     assert (await client.get(f"/api/v1/users/{victim}", headers=auth(member))).status_code == 200
     assert await outbox("user.deleted") == []
 
 
 @pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid"])
 async def test_an_admin_deleting_an_unknown_profile_gets_not_found(
-    client: httpx.AsyncClient, auth: Auth, outbox: Outbox, problem: Problem, user_id: str
+    client: httpx.AsyncClient, auth: Auth, outbox: Outbox, user_id: str
 ) -> None:
     admin = auth(uuid.uuid4(), roles=["admin"])
-    problem(await client.delete(f"/api/v1/users/{user_id}", headers=admin), 404, "not_found")
+    assert_problem(await client.delete(f"/api/v1/users/{user_id}", headers=admin), 404, "not_found")
     assert await outbox("user.deleted") == []
 
 
@@ -82,16 +81,11 @@ async def test_a_failed_outbox_write_keeps_the_profile(
     register: Register,
     auth: Auth,
     outbox: Outbox,
-    problem: Problem,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     user_id = await register()
-
-    async def broken(*_: Any, **__: Any) -> None:
-        raise RuntimeError("outbox unavailable")
-
-    monkeypatch.setattr(ProfileRepository, "record", broken)
-    problem(await client.delete(ME, headers=auth(user_id)), 500, "internal_error")
+    monkeypatch.setattr(ProfileRepository, "record", broken_outbox_write)
+    assert_problem(await client.delete(ME, headers=auth(user_id)), 500, "internal_error")
     monkeypatch.undo()
     assert (await client.get(ME, headers=auth(user_id))).status_code == 200
     assert await outbox("user.deleted") == []

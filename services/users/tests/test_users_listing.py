@@ -11,13 +11,13 @@ import httpx
 import pytest
 from sqlalchemy import insert
 
+from shared.testing import all_pages, assert_problem
 from users_service.models import Profile
 
 USERS = "/api/v1/users"
 ADMIN = ["admin"]
 
 Auth = Callable[..., dict[str, str]]
-Problem = Callable[[httpx.Response, int, str], dict[str, Any]]
 Sessions = Any
 
 
@@ -38,20 +38,6 @@ async def add_profiles(sessions: Sessions, created_at: list[datetime]) -> list[u
     return [user_id for _, user_id in sorted(keys, reverse=True)]
 
 
-async def all_pages(
-    client: httpx.AsyncClient, headers: dict[str, str], limit: int
-) -> list[list[dict[str, Any]]]:
-    pages, cursor = [], None
-    while True:
-        params: dict[str, Any] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
-        response = await client.get(USERS, headers=headers, params=params)
-        assert response.status_code == 200, response.text
-        pages.append(response.json()["items"])
-        cursor = response.json()["next_cursor"]
-        if cursor is None:
-            return pages
-
-
 async def test_pages_cover_every_profile_once_in_a_stable_order(
     client: httpx.AsyncClient, sessions: Sessions, auth: Auth
 ) -> None:
@@ -61,12 +47,12 @@ async def test_pages_cover_every_profile_once_in_a_stable_order(
     expected = await add_profiles(sessions, times)
     headers = auth(uuid.uuid4(), roles=ADMIN)
 
-    pages = await all_pages(client, headers, limit=10)
+    pages = await all_pages(client, USERS, headers=headers, limit=10)
 
     assert [len(page) for page in pages] == [10, 10, 5]
     ids = [item["id"] for page in pages for item in page]
     assert ids == [str(user_id) for user_id in expected]
-    assert await all_pages(client, headers, limit=10) == pages
+    assert await all_pages(client, USERS, headers=headers, limit=10) == pages
     assert set(pages[0][0]) >= {"id", "email", "username", "created_at", "updated_at"}
 
 
@@ -105,26 +91,25 @@ async def test_the_listing_is_for_admins_only(
     client: httpx.AsyncClient,
     register: Callable[..., Awaitable[uuid.UUID]],
     auth: Auth,
-    problem: Problem,
 ) -> None:
     member = await register()
-    problem(await client.get(USERS, headers=auth(member)), 403, "forbidden")
-    problem(await client.get(USERS, headers=auth(member, roles=["Admin"])), 403, "forbidden")
+    assert_problem(await client.get(USERS, headers=auth(member)), 403, "forbidden")
+    assert_problem(await client.get(USERS, headers=auth(member, roles=["Admin"])), 403, "forbidden")
 
 
 @pytest.mark.parametrize("cursor", ["", "garbage", "eyJhIjogMX0", "x" * 600], ids=str)
 async def test_a_tampered_cursor_is_refused(
-    client: httpx.AsyncClient, auth: Auth, problem: Problem, cursor: str
+    client: httpx.AsyncClient, auth: Auth, cursor: str
 ) -> None:
     headers = auth(uuid.uuid4(), roles=ADMIN)
     response = await client.get(USERS, headers=headers, params={"cursor": cursor})
-    problem(response, 400, "invalid_cursor")
+    assert_problem(response, 400, "invalid_cursor")
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", ""])
 async def test_a_limit_out_of_range_is_refused(
-    client: httpx.AsyncClient, auth: Auth, problem: Problem, limit: str
+    client: httpx.AsyncClient, auth: Auth, limit: str
 ) -> None:
     headers = auth(uuid.uuid4(), roles=ADMIN)
     response = await client.get(USERS, headers=headers, params={"limit": limit})
-    problem(response, 422, "validation_failed")
+    assert_problem(response, 422, "validation_failed")

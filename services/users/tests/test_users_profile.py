@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from shared.contracts import UserRegistered
+from shared.testing import assert_problem, broken_outbox_write
 from users_service.consumers import HANDLERS, on_user_registered
 from users_service.repository import ProfileRepository
 
@@ -29,7 +30,6 @@ PUBLIC_FIELDS = {"id", "username", "display_name", "bio", "avatar_file_id", "cre
 Register = Callable[..., Awaitable[uuid.UUID]]
 Auth = Callable[..., dict[str, str]]
 Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
-Problem = Callable[[httpx.Response, int, str], dict[str, Any]]
 
 
 def test_the_service_consumes_user_registered() -> None:
@@ -66,16 +66,16 @@ async def test_a_second_registration_leaves_the_profile_alone(
 
 
 async def test_me_is_not_found_before_the_profile_exists(
-    client: httpx.AsyncClient, auth: Auth, problem: Problem
+    client: httpx.AsyncClient, auth: Auth
 ) -> None:
-    problem(await client.get(ME, headers=auth(uuid.uuid4())), 404, "not_found")
-    problem(await client.patch(ME, headers=auth(uuid.uuid4()), json={}), 404, "not_found")
+    assert_problem(await client.get(ME, headers=auth(uuid.uuid4())), 404, "not_found")
+    assert_problem(await client.patch(ME, headers=auth(uuid.uuid4()), json={}), 404, "not_found")
 
 
 async def test_a_subject_that_is_not_a_user_id_has_no_profile(
-    client: httpx.AsyncClient, auth: Auth, problem: Problem
+    client: httpx.AsyncClient, auth: Auth
 ) -> None:
-    problem(await client.get(ME, headers=auth("service-account")), 404, "not_found")
+    assert_problem(await client.get(ME, headers=auth("service-account")), 404, "not_found")
 
 
 async def test_patch_changes_only_the_fields_sent_and_null_clears(
@@ -156,17 +156,12 @@ async def test_a_failed_outbox_write_leaves_the_profile_unchanged(
     register: Register,
     auth: Auth,
     outbox: Outbox,
-    problem: Problem,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     user_id = await register()
-
-    async def broken(*_: Any, **__: Any) -> None:
-        raise RuntimeError("outbox unavailable")
-
-    monkeypatch.setattr(ProfileRepository, "record", broken)
+    monkeypatch.setattr(ProfileRepository, "record", broken_outbox_write)
     failed = await client.patch(ME, headers=auth(user_id), json={"display_name": "Ann"})
-    problem(failed, 500, "internal_error")
+    assert_problem(failed, 500, "internal_error")
     monkeypatch.undo()
     assert (await client.get(ME, headers=auth(user_id))).json()["display_name"] is None
     assert await outbox("user.profile_updated") == []
@@ -220,12 +215,11 @@ async def test_invalid_patches_are_refused_and_change_nothing(
     register: Register,
     auth: Auth,
     outbox: Outbox,
-    problem: Problem,
     body: Any,
 ) -> None:
     user_id = await register()
     before = (await client.get(ME, headers=auth(user_id))).json()
-    body_problem = problem(
+    body_problem = assert_problem(
         await client.patch(ME, headers=auth(user_id), json=body), 422, "validation_failed"
     )
     assert body_problem["errors"], body_problem
@@ -237,11 +231,13 @@ async def test_invalid_patches_are_refused_and_change_nothing(
     "content", [b'{"display_name": ', b"not json", b"", b'{"bio": "\\ud800"}'], ids=str
 )
 async def test_malformed_json_is_refused(
-    client: httpx.AsyncClient, register: Register, auth: Auth, problem: Problem, content: bytes
+    client: httpx.AsyncClient, register: Register, auth: Auth, content: bytes
 ) -> None:
     user_id = await register()
     headers = {**auth(user_id), "Content-Type": "application/json"}
-    problem(await client.patch(ME, headers=headers, content=content), 422, "validation_failed")
+    assert_problem(
+        await client.patch(ME, headers=headers, content=content), 422, "validation_failed"
+    )
 
 
 async def test_public_profile_has_no_email_and_any_signed_in_user_sees_it(
@@ -263,8 +259,8 @@ async def test_public_profile_has_no_email_and_any_signed_in_user_sees_it(
 
 @pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "not-a-uuid", "123"])
 async def test_public_profile_of_an_unknown_or_malformed_id_is_not_found(
-    client: httpx.AsyncClient, auth: Auth, problem: Problem, user_id: str
+    client: httpx.AsyncClient, auth: Auth, user_id: str
 ) -> None:
-    problem(
+    assert_problem(
         await client.get(f"/api/v1/users/{user_id}", headers=auth(uuid.uuid4())), 404, "not_found"
     )
