@@ -184,7 +184,6 @@ async def test_other_filters_never_scan_the_table_or_sort_it_all(
                 filters,
                 plan["Shared Hit Blocks"],
             )
-            if filters.tag == "rare":
-                # Ten matching todos: found through the GIN index, not by walking 100,000.
-                indexes = {node.get("Index Name") for node in nodes(plan)}
-                assert "ix_todo_tags" in indexes, plan
+            # Which index serves a rare tag (GIN, or owner_created with a filter) is the planner's
+            # call from sampled statistics, and varies between runs; the buffer bound above is
+            # what must hold either way.
