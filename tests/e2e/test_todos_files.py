@@ -297,3 +297,25 @@ def test_deleting_a_user_while_the_broker_is_down_purges_todos_and_files(
         60,
         "todos and files purged after the broker came back",
     )
+
+
+def test_deleting_the_account_removes_todos_and_files_within_two_seconds(
+    client: httpx.Client, mint_token: Callable[..., str]
+) -> None:
+    user = signed_in(client)
+    eventually(
+        lambda: client.get("/api/v1/users/me", headers=user["headers"]).is_success, 2, "profile"
+    )
+    file_id = upload(client, user, "gone.txt", b"bye").json()["id"]
+    assert client.post("/api/v1/todos", json={"title": "gone"}, headers=user["headers"]).is_success
+    assert client.delete("/api/v1/users/me", headers=user["headers"]).status_code == 204
+    # The user's sessions are revoked: look with a fresh token for the same subject.
+    look = {"Authorization": f"Bearer {mint_token(user['id'])}"}
+    eventually(
+        lambda: (
+            client.get("/api/v1/todos", headers=look).json().get("items") == []
+            and client.get(f"/api/v1/files/{file_id}", headers=look).status_code == 404
+        ),
+        2.0,
+        "todos and files removed after the account was deleted",
+    )
