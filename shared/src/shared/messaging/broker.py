@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 import aio_pika
-from aio_pika.abc import AbstractConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection
 
 logger = logging.getLogger("shared.broker")
 
@@ -61,3 +61,11 @@ class Broker:
 def _is_open(connection: AbstractConnection) -> bool:
     # `is_closed` only reflects an explicit close(); a lost connection clears `connected`.
     return not connection.is_closed and connection.connected.is_set()
+
+
+def closed_signal(connection: AbstractConnection, channel: AbstractChannel) -> asyncio.Event:
+    """An event set when the channel or its connection closes: the cue to subscribe again."""
+    closed = asyncio.Event()
+    channel.close_callbacks.add(lambda *_: closed.set())
+    connection.close_callbacks.add(lambda *_: closed.set())
+    return closed

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.events.envelope import DomainEvent, Envelope, UnsupportedEvent, parse_envelope
-from shared.messaging.broker import Broker
+from shared.messaging.broker import Broker, closed_signal
 from shared.messaging.topology import Topology, declare_consumer_queue
 from shared.metrics import EVENTS_CONSUMED, EVENTS_QUEUE_DEPTH
 from shared.telemetry import context_from_headers, tracer
@@ -68,9 +68,7 @@ class EventConsumer:
                 queue = await declare_consumer_queue(channel, self._topology, self._handlers)
                 await queue.consume(self.on_message)
                 logger.info("consuming %s", self._topology.queue)
-                closed = asyncio.Event()
-                channel.close_callbacks.add(lambda *_, closed=closed: closed.set())
-                connection.close_callbacks.add(lambda *_, closed=closed: closed.set())
+                closed = closed_signal(connection, channel)
                 self.consuming.set()
                 await self._watch_depth(queue, closed)
             except asyncio.CancelledError:

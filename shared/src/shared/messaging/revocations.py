@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from shared.contracts import SessionRevoked
 from shared.events.envelope import Envelope
-from shared.messaging.broker import Broker
+from shared.messaging.broker import Broker, closed_signal
 from shared.messaging.topology import declare_exchange
 from shared.revocation import RevocationList
 
@@ -61,10 +61,7 @@ class RevocationFeed:
                 await queue.consume(self._on_message, no_ack=True)
                 # A broadcast sent while this replica was not subscribed is in the snapshot.
                 self._resync_now.set()
-                closed = asyncio.Event()
-                channel.close_callbacks.add(lambda *_, closed=closed: closed.set())
-                connection.close_callbacks.add(lambda *_, closed=closed: closed.set())
-                await closed.wait()
+                await closed_signal(connection, channel).wait()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -30,6 +30,8 @@ class RequestContextMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Decided once: the tracer provider is installed at process start, before any app.
+        self._carry_trace = not tracing_enabled()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,7 +39,7 @@ class RequestContextMiddleware:
             return
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         # Without the tracing middleware, the caller's trace context still reaches the events.
-        trace_token = None if tracing_enabled() else _attach_incoming_trace(scope)
+        trace_token = _attach_incoming_trace(scope) if self._carry_trace else None
         id_token = request_id_var.set(request_id)
         user_token = user_id_var.set(None)
         status = 500
