@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from shared.testing import SigningKey, free_port, migrate
-from todos_service.main import MIGRATIONS_DIR
+from todos_service.spec import MIGRATIONS_DIR
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from shared.testing import SigningKey, assert_problem, running, service_settings
+from shared.web.state import process_state
 from todos_service.main import create_app
 from todos_service.settings import Settings
 
@@ -131,7 +132,7 @@ async def test_draining_is_not_ready_even_when_healthy(
 ) -> None:
     async with started(settings_for(migrated_url)) as (app, client):
         assert (await probe(client))[0] == 200
-        app.state.health.draining = True
+        process_state(app).health.draining = True
         code, body, live = await probe(client)
     assert (code, body["status"], live) == (503, "draining", 200)
 

@@ -17,8 +17,7 @@ from fastapi import FastAPI, Request
 from shared.errors import NotFound
 from shared.logs import JsonFormatter, configure_logging
 from shared.testing import asgi_client
-from shared.web.health import HealthState
-from shared.web.health import router as health_router
+from shared.web.health import HealthState, health_router
 from shared.web.middleware import RequestContextMiddleware
 from shared.web.problems import install_problem_handlers
 
@@ -44,8 +43,8 @@ def build_app() -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)
-    app.state.health = HealthState()
-    app.include_router(health_router)
+    health = HealthState()
+    app.include_router(health_router(lambda _request: health))
 
     @app.get("/items/{item_id}")
     async def read_item(item_id: int) -> dict[str, int]:

@@ -21,7 +21,7 @@ from fastapi import Depends, FastAPI, Request
 from shared.logs import user_id_var
 from shared.testing import asgi_client, assert_problem
 from shared.tokens import Principal, TokenVerifier, jwk_thumbprint, public_jwk
-from shared.web.auth import CurrentPrincipal, require_role
+from shared.web.auth import CurrentPrincipal, get_verifier, require_role
 from shared.web.problems import install_problem_handlers
 
 ISSUER = "https://auth.example"
@@ -84,9 +84,10 @@ def app(signing_key: RSAPrivateKey) -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
     public_key = signing_key.public_key()
-    app.state.token_verifier = TokenVerifier(
+    verifier = TokenVerifier(
         keys={jwk_thumbprint(public_key): public_key}, issuer=ISSUER, audience=AUDIENCE
     )
+    app.dependency_overrides[get_verifier] = lambda: verifier
 
     @app.get("/me")
     async def read_me(principal: CurrentPrincipal, request: Request) -> dict[str, Any]:

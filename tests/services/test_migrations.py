@@ -23,9 +23,9 @@ SERVICES = ["auth", "users", "todos", "files"]
 
 
 def service_parts(service: str) -> tuple[Path, MetaData]:
-    main = importlib.import_module(f"{service}_service.main")
+    spec = importlib.import_module(f"{service}_service.spec")
     models = importlib.import_module(f"{service}_service.models")
-    return main.MIGRATIONS_DIR, models.Base.metadata
+    return spec.SPEC.migrations_dir, models.Base.metadata
 
 
 async def schema_diff(url: str, metadata: MetaData) -> list[Any]:

@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from auth_service.main import MIGRATIONS_DIR, create_app
+from auth_service.main import create_app
 from auth_service.settings import Settings
+from auth_service.spec import MIGRATIONS_DIR
 from shared.testing import SigningKey, migrate, running, service_settings
 
 STRONG_PASSWORD = "correct horse battery staple"
@@ -50,10 +52,12 @@ def make_settings(
     return make
 
 
-def started(settings: Settings) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+def started(
+    settings: Settings | FastAPI,
+) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
     """The app with its lifespan, ready (revocations loaded), behind an in-process client."""
     return running(
-        create_app(settings),
+        settings if isinstance(settings, FastAPI) else create_app(settings),
         ready_within=15,
         base_url="http://auth.test",
         client=("127.0.0.1", 40000),
@@ -61,8 +65,14 @@ def started(settings: Settings) -> contextlib.AbstractAsyncContextManager[httpx.
 
 
 @pytest.fixture(scope="module")
-async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
-    async with started(make_settings()) as client:
+def auth_app(make_settings: Callable[..., Settings]) -> FastAPI:
+    """The app `client` calls (its components, while `client` is open)."""
+    return create_app(make_settings())
+
+
+@pytest.fixture(scope="module")
+async def client(auth_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with started(auth_app) as client:
         yield client
 
 

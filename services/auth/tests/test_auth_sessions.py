@@ -10,11 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
+from auth_service.components import Components
 from auth_service.consumers import build_handlers
 from auth_service.settings import Settings
 from shared.contracts import UserDeleted
-from shared.testing import apply_event, assert_problem, database_sessions
+from shared.testing import apply_event, assert_problem, components_of, database_sessions
 
 PASSWORD = "correct horse battery staple"
 
@@ -197,11 +199,11 @@ async def test_a_replica_started_after_a_revocation_refuses_the_token(
 
 
 async def test_user_deleted_removes_credentials_and_revokes_sessions(
-    client: httpx.AsyncClient, auth_database: str, make_settings: Callable[..., Settings]
+    client: httpx.AsyncClient, auth_database: str, auth_app: FastAPI
 ) -> None:
     account = await new_account(client)
     pair = await tokens(client, account["username"])
-    handler = build_handlers(make_settings())[UserDeleted]
+    handler = build_handlers(components_of(auth_app, Components))[UserDeleted]
     event = UserDeleted(user_id=uuid.UUID(account["id"]))
     async with database_sessions(auth_database) as sessions:
         await apply_event(sessions, handler, event, producer="users")

@@ -9,6 +9,7 @@ they use `committed_app`, on a database of its own.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
@@ -21,10 +22,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from files_service.main import MIGRATIONS_DIR, create_app
+from files_service.main import create_app
 from files_service.models import EVENT_TABLES, File
 from files_service.service import UploadLimits
 from files_service.settings import MIB, Settings
+from files_service.spec import MIGRATIONS_DIR
 from files_service.storage import LocalStorage, S3Storage, Storage
 from files_service.storage.s3 import build_client
 from shared.testing import (
@@ -34,7 +36,9 @@ from shared.testing import (
     free_port,
     migrated_settings,
     read_outbox,
+    replaced_components,
     rolled_back,
+    runtime_of,
 )
 
 FILES = "/api/v1/files"
@@ -188,34 +192,26 @@ async def committed_app(files_settings_for: Callable[[str], Settings]) -> AsyncI
 @pytest.fixture
 def storage(files_app: FastAPI, backend: Storage) -> Iterator[Storage]:
     """The app's storage for this test: `backend`, empty, swapped in and out again."""
-    original = files_app.state.storage
-    files_app.state.storage = backend
-    try:
+    with replaced_components(files_app, storage=backend):
         yield backend
-    finally:
-        files_app.state.storage = original
 
 
 @pytest.fixture
 def set_limits(files_app: FastAPI) -> Iterator[Callable[..., None]]:
     """Change the size limit and quota for this test (defaults: 1 MiB per file, 3 MiB each)."""
-    original = files_app.state.upload_limits
+    with contextlib.ExitStack() as changes:
 
-    def change(*, max_file_bytes: int = MIB, quota_bytes: int = 3 * MIB) -> None:
-        files_app.state.upload_limits = UploadLimits(
-            max_file_bytes=max_file_bytes, quota_bytes=quota_bytes
-        )
+        def change(*, max_file_bytes: int = MIB, quota_bytes: int = 3 * MIB) -> None:
+            limits = UploadLimits(max_file_bytes=max_file_bytes, quota_bytes=quota_bytes)
+            changes.enter_context(replaced_components(files_app, limits=limits))
 
-    try:
         yield change
-    finally:
-        files_app.state.upload_limits = original
 
 
 @pytest.fixture
 async def sessions(files_app: FastAPI) -> AsyncIterator[Sessions]:
     """The app's session factory for this test, bound to one transaction that is rolled back."""
-    async with rolled_back(files_app.state.runtime) as factory:
+    async with rolled_back(runtime_of(files_app)) as factory:
         yield factory
 
 

@@ -11,12 +11,15 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from files_service.components import Components
+from files_service.consumers import build_handlers
 from files_service.models import File, StorageUsage
 from files_service.repository import FileRepository
+from files_service.spec import SPEC
 from files_service.storage import Storage
 from shared.contracts import UserDeleted
 from shared.events import Envelope
-from shared.testing import assert_problem, broken_outbox_write
+from shared.testing import assert_problem, broken_outbox_write, components_of
 
 FILES = "/api/v1/files"
 
@@ -27,7 +30,8 @@ Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
 
 
 def test_the_service_consumes_user_deleted(files_app: FastAPI) -> None:
-    assert list(files_app.state.spec.handlers) == [UserDeleted]
+    handlers = build_handlers(components_of(files_app, Components))
+    assert list(SPEC.consumes) == [UserDeleted] == list(handlers)
 
 
 async def test_deleting_a_file_publishes_file_deleted_once(
@@ -87,7 +91,7 @@ async def test_user_deleted_purges_that_users_files_and_blobs_once(
     mine = sorted([(await upload(f"file {n}".encode())).json()["id"] for n in range(3)])
     other_user = uuid.uuid4()
     theirs = (await upload(b"not affected", as_user=other_user)).json()["id"]
-    handler = files_app.state.spec.handlers[UserDeleted]
+    handler = build_handlers(components_of(files_app, Components))[UserDeleted]
     event = UserDeleted(user_id=owner)
 
     for _ in range(2):  # a redelivery (past the inbox) finds nothing left to do

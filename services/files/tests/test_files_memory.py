@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from files_service.main import MIGRATIONS_DIR
+from files_service.spec import MIGRATIONS_DIR
 from shared.testing import SigningKey, free_port, migrate, wait_serving, wait_until
 
 MIB = 1024 * 1024

@@ -10,11 +10,17 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from files_service.components import Components
 from files_service.repository import FileRepository
 from files_service.service import UploadLimits
 from files_service.settings import MIB
-from files_service.storage import Storage
-from shared.testing import asgi_client, assert_problem
+from shared.testing import (
+    asgi_client,
+    assert_problem,
+    components_of,
+    replaced_components,
+    runtime_of,
+)
 
 FILES = "/api/v1/files"
 
@@ -62,7 +68,7 @@ async def test_usage_added_while_an_upload_streams_is_counted_at_commit(
     async def racing() -> AsyncIterator[bytes]:
         async for chunk in stream(MIB):
             yield chunk
-        async with files_app.state.runtime.sessions() as session:
+        async with runtime_of(files_app).sessions() as session:
             assert await FileRepository(session=session).reserve(
                 owner_id=owner, size=int(2.5 * MIB), quota=3 * MIB
             )
@@ -90,25 +96,20 @@ async def test_concurrent_uploads_never_pass_the_quota_together(
             **auth(owner),
             "Content-Type": "multipart/form-data; boundary=race",
         }
-        original = committed_app.state.upload_limits
-        committed_app.state.upload_limits = UploadLimits(
-            max_file_bytes=3 * MIB, quota_bytes=3 * MIB
-        )
-        try:
+        limits = UploadLimits(max_file_bytes=3 * MIB, quota_bytes=3 * MIB)
+        with replaced_components(committed_app, limits=limits):
             responses = await asyncio.gather(
                 *(
                     http.post(FILES, headers=headers, content=frame(body(), boundary="race"))
                     for _ in range(2)
                 )
             )
-        finally:
-            committed_app.state.upload_limits = original
         statuses = sorted(response.status_code for response in responses)
         assert statuses == [201, 413], [r.text for r in responses]
         refused = next(r for r in responses if r.status_code == 413)
         assert_problem(refused, 413, "quota_exceeded")
         listed = (await http.get(FILES, headers=auth(owner))).json()["items"]
         assert len(listed) == 1
-        storage: Storage = committed_app.state.storage
+        storage = components_of(committed_app, Components).storage
         assert await storage.keys() == [listed[0]["id"]]
         assert await storage.pending() == []

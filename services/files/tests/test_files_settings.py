@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from files_service.main import create_app
 from files_service.settings import MIB, Settings
 from files_service.storage import LocalStorage, S3Storage, build_storage
+from shared.web.state import process_state
 
 REQUIRED = {"database_url": "postgresql://u:p@127.0.0.1:1/files", "jwt_public_keys": "unused"}
 
@@ -74,4 +75,5 @@ async def test_an_s3_backend_from_settings_stores_and_reads(s3_server: Any) -> N
 
 async def test_nothing_is_built_before_start_up(tmp_path: Path) -> None:
     app = create_app(Settings(**REQUIRED, storage_dir=tmp_path, run_workers=False))
-    assert not hasattr(app.state, "storage")  # nothing is built at import or in create_app
+    # Nothing is built at import or in create_app: components come with the lifespan.
+    assert process_state(app).components is None

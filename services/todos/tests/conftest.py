@@ -19,19 +19,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import FileUploaded
 from shared.events import DomainEvent
+from shared.messaging.consumer import Handler
 from shared.testing import (
     SigningKey,
     apply_event,
     asgi_client,
+    components_of,
     migrated_settings,
     read_outbox,
     rolled_back,
     running,
+    runtime_of,
 )
-from todos_service.consumers import HANDLERS
-from todos_service.main import MIGRATIONS_DIR, create_app
+from todos_service.components import Components
+from todos_service.consumers import build_handlers
+from todos_service.main import create_app
 from todos_service.models import EVENT_TABLES
 from todos_service.settings import Settings
+from todos_service.spec import MIGRATIONS_DIR
 
 TODOS = "/api/v1/todos"
 
@@ -69,7 +74,7 @@ async def todos_app(todos_settings_for: Callable[[str], Settings]) -> AsyncItera
 @pytest.fixture
 async def sessions(todos_app: FastAPI) -> AsyncIterator[Sessions]:
     """The app's session factory for this test, bound to one transaction that is rolled back."""
-    async with rolled_back(todos_app.state.runtime) as factory:
+    async with rolled_back(runtime_of(todos_app)) as factory:
         yield factory
 
 
@@ -94,12 +99,18 @@ def auth(signing_key: SigningKey) -> Auth:
     return signing_key.headers
 
 
+@pytest.fixture(scope="session")
+def handlers(todos_app: FastAPI) -> dict[type[DomainEvent], Handler]:
+    """The app's event handlers, built from its components as the consumer gets them."""
+    return build_handlers(components_of(todos_app, Components))
+
+
 @pytest.fixture
-def deliver(sessions: Sessions) -> Deliver:
+def deliver(sessions: Sessions, handlers: dict[type[DomainEvent], Handler]) -> Deliver:
     """Hand an event to its handler in a transaction, as the consumer runs it."""
 
     async def run(event: DomainEvent) -> None:
-        await apply_event(sessions, HANDLERS[type(event)], event)
+        await apply_event(sessions, handlers[type(event)], event)
 
     return run
 

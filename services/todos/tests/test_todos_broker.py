@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from shared.contracts import FileDeleted, FileUploaded, UserDeleted
 from shared.events import DomainEvent, Envelope
+from shared.messaging.consumer import Handler
 from shared.testing import consuming, eventually
-from todos_service.consumers import HANDLERS
 from todos_service.models import EVENT_TABLES, KnownFile
 from todos_service.settings import Settings
 
@@ -21,13 +21,14 @@ async def test_events_from_the_broker_keep_the_file_read_model(
     todos_settings_for: Callable[[str], Settings],
     run_id: str,
     uploaded: Uploaded,
+    handlers: dict[type[DomainEvent], Handler],
 ) -> None:
     owner, gone_user = uuid.uuid4(), uuid.uuid4()
     live, late, purged = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     # A database of this test's own: the consumer commits for real.
     settings = todos_settings_for("todos_broker")
     async with consuming(
-        settings, tag=run_id, inbox=EVENT_TABLES.inbox, handlers=HANDLERS
+        settings, tag=run_id, inbox=EVENT_TABLES.inbox, handlers=handlers
     ) as consumer:
 
         async def publish(event: DomainEvent) -> None:

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import FileDeleted, FileUploaded, UserDeleted
 from shared.events import DomainEvent
+from shared.messaging.consumer import Handler
 from shared.testing import assert_problem, count_rows
-from todos_service.consumers import HANDLERS, on_file_deleted, on_file_uploaded, on_user_deleted
 from todos_service.models import KnownFile, Todo, TodoAttachment
+from todos_service.spec import SPEC
 
 TODOS = "/api/v1/todos"
 
@@ -26,12 +27,10 @@ Sessions = async_sessionmaker[AsyncSession]
 Uploaded = Callable[[uuid.UUID, uuid.UUID], FileUploaded]
 
 
-def test_the_service_consumes_file_and_user_events() -> None:
-    assert {
-        FileUploaded: on_file_uploaded,
-        FileDeleted: on_file_deleted,
-        UserDeleted: on_user_deleted,
-    } == HANDLERS
+def test_the_service_consumes_file_and_user_events(
+    handlers: dict[type[DomainEvent], Handler],
+) -> None:
+    assert set(SPEC.consumes) == {FileUploaded, FileDeleted, UserDeleted} == set(handlers)
 
 
 async def test_an_uploaded_file_can_be_attached_and_a_redelivery_changes_nothing(

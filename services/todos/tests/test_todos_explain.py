@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from shared.pagination import CursorCodec, Position
+from shared.pagination import Position
+from shared.testing import components_of
+from todos_service.components import Components
 from todos_service.repository import page_query
 from todos_service.schemas import TodoFilters
 
@@ -135,7 +137,7 @@ async def test_first_and_deep_pages_are_short_index_range_scans(
     owner = crowded
     deep = await position_at(sessions, owner, DEPTH)
     none = TodoFilters()
-    cursors: CursorCodec = todos_app.state.runtime.cursors
+    cursors = components_of(todos_app, Components).cursors
     cases = [
         (none, None, "ix_todo_owner_created"),
         (none, deep, "ix_todo_owner_created"),

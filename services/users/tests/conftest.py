@@ -17,18 +17,24 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import UserRegistered
+from shared.events import DomainEvent
+from shared.messaging.consumer import Handler
 from shared.testing import (
     SigningKey,
     apply_event,
     asgi_client,
+    components_of,
     migrated_settings,
     read_outbox,
     rolled_back,
+    runtime_of,
 )
-from users_service.consumers import on_user_registered
-from users_service.main import MIGRATIONS_DIR, create_app
+from users_service.components import Components
+from users_service.consumers import build_handlers
+from users_service.main import create_app
 from users_service.models import EVENT_TABLES
 from users_service.settings import Settings
+from users_service.spec import MIGRATIONS_DIR
 
 Sessions = async_sessionmaker[AsyncSession]
 Auth = Callable[..., dict[str, str]]
@@ -60,7 +66,7 @@ async def users_app(users_settings_for: Callable[[str], Settings]) -> AsyncItera
 @pytest.fixture
 async def sessions(users_app: FastAPI) -> AsyncIterator[Sessions]:
     """The app's session factory for this test, bound to one transaction that is rolled back."""
-    async with rolled_back(users_app.state.runtime) as factory:
+    async with rolled_back(runtime_of(users_app)) as factory:
         yield factory
 
 
@@ -76,8 +82,16 @@ def auth(signing_key: SigningKey) -> Auth:
     return signing_key.headers
 
 
+@pytest.fixture(scope="session")
+def handlers(users_app: FastAPI) -> dict[type[DomainEvent], Handler]:
+    """The app's event handlers, built from its components as the consumer gets them."""
+    return build_handlers(components_of(users_app, Components))
+
+
 @pytest.fixture
-def register(sessions: Sessions) -> Callable[..., Awaitable[uuid.UUID]]:
+def register(
+    sessions: Sessions, handlers: dict[type[DomainEvent], Handler]
+) -> Callable[..., Awaitable[uuid.UUID]]:
     """Deliver a `user.registered` to the handler, in a transaction as the consumer runs it."""
 
     async def run(
@@ -89,7 +103,7 @@ def register(sessions: Sessions) -> Callable[..., Awaitable[uuid.UUID]]:
             email=email or f"{user_id.hex[:8]}@example.com",
             username=username or f"user_{user_id.hex[:8]}",
         )
-        await apply_event(sessions, on_user_registered, event, producer="auth")
+        await apply_event(sessions, handlers[UserRegistered], event, producer="auth")
         return user_id
 
     return run

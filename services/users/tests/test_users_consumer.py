@@ -8,15 +8,17 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from shared.contracts import UserRegistered
-from shared.events import Envelope
+from shared.events import DomainEvent, Envelope
+from shared.messaging.consumer import Handler
 from shared.testing import consuming, eventually
-from users_service.consumers import HANDLERS
 from users_service.models import EVENT_TABLES, Profile
 from users_service.settings import Settings
 
 
 async def test_registrations_from_the_broker_create_one_profile(
-    users_settings_for: Callable[[str], Settings], run_id: str
+    users_settings_for: Callable[[str], Settings],
+    run_id: str,
+    handlers: dict[type[DomainEvent], Handler],
 ) -> None:
     user_id = uuid.uuid4()
     first = Envelope.wrap(
@@ -30,7 +32,7 @@ async def test_registrations_from_the_broker_create_one_profile(
     # A database of this test's own: the consumer commits for real.
     settings = users_settings_for("users_consumer")
     async with consuming(
-        settings, tag=run_id, inbox=EVENT_TABLES.inbox, handlers=HANDLERS
+        settings, tag=run_id, inbox=EVENT_TABLES.inbox, handlers=handlers
     ) as consumer:
         # The same envelope twice (a redelivery), then, once applied, another for the same user.
         await consumer.publish(first)

@@ -10,9 +10,11 @@ import httpx
 import pytest
 
 from shared.contracts import UserRegistered
+from shared.events import DomainEvent
+from shared.messaging.consumer import Handler
 from shared.testing import assert_problem, broken_outbox_write
-from users_service.consumers import HANDLERS, on_user_registered
 from users_service.repository import ProfileRepository
+from users_service.spec import SPEC
 
 ME = "/api/v1/users/me"
 FULL_FIELDS = {
@@ -32,9 +34,10 @@ Auth = Callable[..., dict[str, str]]
 Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
 
 
-def test_the_service_consumes_user_registered() -> None:
-    assert list(HANDLERS) == [UserRegistered]
-    assert HANDLERS[UserRegistered] is on_user_registered
+def test_the_service_consumes_user_registered(
+    handlers: dict[type[DomainEvent], Handler],
+) -> None:
+    assert list(SPEC.consumes) == [UserRegistered] == list(handlers)
 
 
 async def test_registration_creates_the_profile(

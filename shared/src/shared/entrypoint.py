@@ -1,48 +1,77 @@
-"""A service's command line: `api` serves HTTP, `migrate` brings its database to head."""
+"""A service's command line: `api` serves HTTP, `migrate` brings its database to head, and the
+service's own operator commands."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from shared.logs import configure_logging
 from shared.messaging.broker import Broker
-from shared.messaging.topology import Topology, declare_consumer_queue
+from shared.messaging.topology import declare_consumer_queue
+from shared.messaging.workers import topology
 from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
+from shared.spec import ServiceSpec
 from shared.telemetry import configure_tracing, instrument_libraries
-from shared.web.app import ServiceSpec
 from shared.web.server import DrainingServer
+from shared.web.state import process_state
 
 logger = logging.getLogger("shared.entrypoint")
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+@dataclass(frozen=True)
+class Command:
+    """An operator command of one service: `python -m <package> <name> <arguments>`."""
+
+    name: str
+    help: str
+    run: Callable[[Any, argparse.Namespace], None]
+    """Called with the service's settings and the parsed arguments."""
+    arguments: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    """Positional arguments, as (name, help)."""
 
 
 def run_service_cli(
     *,
-    settings_factory: Callable[[], ServiceSettings],
-    create_app: Callable[[ServiceSettings], FastAPI],
-    migrations_dir: Path,
-    extra_commands: Mapping[str, Callable[[ServiceSettings, list[str]], None]] | None = None,
+    spec: ServiceSpec,
+    settings_factory: Callable[..., SettingsT],
+    create_app: Callable[[SettingsT], FastAPI],
+    commands: Sequence[Command] = (),
 ) -> None:
     """Parse argv and run the chosen command for one service."""
-    parser = argparse.ArgumentParser()
-    commands = parser.add_subparsers(dest="command", required=True)
-    api = commands.add_parser("api", help="serve HTTP (and run the relay and consumer)")
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {spec.name}_service", description=f"The {spec.title} service."
+    )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        help="read settings from this file too (make run writes .state/local/env/<service>.env)",
+    )
+    chosen = parser.add_subparsers(dest="command", required=True, metavar="command")
+    api = chosen.add_parser("api", help="serve HTTP (and run the relay and consumer)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
-    commands.add_parser("migrate", help="apply database migrations; declare the service's queue")
-    for name, command in (extra_commands or {}).items():
-        extra = commands.add_parser(name, help=(command.__doc__ or "").strip())
-        extra.add_argument("args", nargs="*")
+    chosen.add_parser("migrate", help="apply database migrations; declare the service's queue")
+    for command in commands:
+        sub = chosen.add_parser(command.name, help=command.help, description=command.help)
+        for name, text in command.arguments:
+            sub.add_argument(name, help=text)
     args = parser.parse_args()
 
-    settings = settings_factory()
+    settings = _load_settings(settings_factory, args.env_file)
     configure_logging(
         service=settings.service_name, replica=settings.replica, level=settings.log_level
     )
@@ -51,46 +80,65 @@ def run_service_cli(
     )
     instrument_libraries()
     if args.command == "migrate":
-        upgrade_to_head(migrations_dir, settings.async_database_url)
+        upgrade_to_head(spec.migrations_dir, settings.async_database_url)
         logger.info("database at head")
-        spec: ServiceSpec = create_app(settings).state.spec
-        if keys := [contract.type for contract in spec.handlers]:
-            asyncio.run(_declare_queue(settings, keys))
+        if spec.consumes:
+            asyncio.run(_declare_queue(spec, settings))
         return
-    if extra_commands and args.command in extra_commands:
-        extra_commands[args.command](settings, args.args)
-        return
+    for command in commands:
+        if args.command == command.name:
+            command.run(settings, args)
+            return
+    _serve(create_app(settings), settings, host=args.host, port=args.port)
 
-    app = create_app(settings)
+
+def _load_settings(factory: Callable[..., SettingsT], env_file: Path | None) -> SettingsT:
+    """The settings, or a readable list of what is missing or wrong (never a traceback)."""
+    if env_file is not None and not env_file.is_file():
+        raise SystemExit(f"no such env file: {env_file}")
+    try:
+        return factory(_env_file=env_file) if env_file is not None else factory()
+    except ValidationError as exc:
+        prefix = str(getattr(factory, "model_config", {}).get("env_prefix", ""))
+        lines = [
+            f"  {prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        ]
+        print(  # noqa: T201 - the operator's answer, before logging is configured
+            "settings are incomplete:\n"
+            + "\n".join(lines)
+            + f"\nSet them in the environment, or pass --env-file (against `make run`: "
+            f"--env-file .state/local/env/{prefix.rstrip('_').lower()}.env).",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+
+
+def _serve(app: FastAPI, settings: ServiceSettings, *, host: str, port: int) -> None:
     config = uvicorn.Config(
         app,
-        host=args.host,
-        port=args.port,
+        host=host,
+        port=port,
         log_config=None,
         access_log=False,
         proxy_headers=False,  # the client address is decided by the app's trusted-proxy rule
         server_header=False,
         timeout_graceful_shutdown=25,
     )
-    server = DrainingServer(
-        config,
-        on_drain=lambda: setattr(app.state.health, "draining", True),
-        drain_seconds=settings.shutdown_drain_seconds,
-    )
-    server.run()
+    health = process_state(app).health
+
+    def drain() -> None:
+        health.draining = True
+
+    DrainingServer(config, on_drain=drain, drain_seconds=settings.shutdown_drain_seconds).run()
 
 
-async def _declare_queue(settings: ServiceSettings, routing_keys: list[str]) -> None:
+async def _declare_queue(spec: ServiceSpec, settings: ServiceSettings) -> None:
     # Declared before any replica serves, so events published meanwhile wait in the queue.
     broker = Broker(settings.amqp_url, name=f"{settings.service_name}:migrate")
     try:
         channel = await (await broker.connection()).channel()
-        topology = Topology(
-            exchange=settings.events_exchange,
-            service=settings.service_name,
-            delivery_limit=settings.events_delivery_limit,
-        )
-        await declare_consumer_queue(channel, topology, routing_keys)
-        logger.info("queue %s declared", topology.queue)
+        names = topology(spec, settings)
+        await declare_consumer_queue(channel, names, spec.routing_keys)
+        logger.info("queue %s declared", names.queue)
     finally:
         await broker.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -28,6 +29,15 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
 def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:
     """Apply every migration; safe to run again (alembic records the version)."""
     command.upgrade(alembic_config(migrations_dir, database_url), "head")
+
+
+def known_revisions(migrations_dir: Path) -> tuple[str | None, set[str]]:
+    """The head revision this code needs, and every older revision it knows."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    scripts = ScriptDirectory.from_config(config)
+    head = scripts.get_current_head()
+    return head, {script.revision for script in scripts.walk_revisions()} - {head}
 
 
 def run_env(metadata: MetaData, default_url: Callable[[], str]) -> None:

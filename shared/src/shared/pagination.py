@@ -9,8 +9,12 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from pydantic import SecretStr
 
 from shared.errors import ProblemError
 
@@ -28,6 +32,11 @@ class Position(NamedTuple):
 
     created_at: datetime
     id: uuid.UUID
+
+    @classmethod
+    def of(cls, row: Any) -> Position:
+        """Where `row` (anything with `created_at` and `id`, such as an ORM row) stands."""
+        return cls(row.created_at, row.id)
 
 
 def encode_cursor(position: Position) -> str:
@@ -63,6 +72,11 @@ class CursorCodec:
             raise ValueError("the cursor secret needs at least 16 bytes")
         self._secret = secret
 
+    @classmethod
+    def from_secret(cls, secret: SecretStr) -> CursorCodec:
+        """The codec of a service's `CURSOR_SECRET` setting."""
+        return cls(secret.get_secret_value().encode())
+
     def encode(self, position: Position, *, scope: str = "") -> str:
         """The cursor for the page after `position`, under these filters."""
         payload = encode_cursor(position)
@@ -80,3 +94,34 @@ class CursorCodec:
     def _mac(self, payload: str, scope: str) -> str:
         digest = hmac.new(self._secret, f"{payload}|{scope}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+RowT = TypeVar("RowT")
+
+
+@dataclass(frozen=True)
+class Page(Generic[RowT]):
+    """Rows of one page, and the cursor of the next one (None on the last page)."""
+
+    items: Sequence[RowT]
+    next_cursor: str | None
+
+
+async def paginate(
+    fetch: Callable[[Position | None, int], Awaitable[Sequence[RowT]]],
+    *,
+    cursors: CursorCodec,
+    cursor: str | None,
+    limit: int,
+    scope: str = "",
+) -> Page[RowT]:
+    """The page after `cursor`: `fetch(after, n)` returns up to n rows (with `created_at` and `id`)
+    strictly after `after`, in (created_at DESC, id DESC) order. A cursor is valid only under the
+    `scope` it was issued for."""
+    after = cursors.decode(cursor, scope=scope) if cursor is not None else None
+    # One row more than asked tells whether another page follows, without a count.
+    rows = await fetch(after, limit + 1)
+    items = rows[:limit]
+    if len(rows) <= limit:
+        return Page(items=items, next_cursor=None)
+    return Page(items=items, next_cursor=cursors.encode(Position.of(items[-1]), scope=scope))

@@ -75,3 +75,8 @@ class ServiceSettings(BaseSettings):
         url = str(self.database_url)
         scheme, _, rest = url.partition("://")
         return f"postgresql+asyncpg://{rest}" if scheme != "postgresql+asyncpg" else url
+
+    @property
+    def plain_database_url(self) -> str:
+        """The DSN without a SQLAlchemy driver suffix, as asyncpg itself wants it (LISTEN)."""
+        return "postgresql://" + self.async_database_url.partition("://")[2]

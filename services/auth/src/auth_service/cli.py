@@ -1,26 +1,42 @@
-"""Operator commands of the auth service."""
+"""Operator commands of the auth service, each a use case run once against the database."""
 
+import argparse
+import asyncio
 import logging
 
-from auth_service.repository import AuthRepository
+from auth_service.service import RoleService
 from auth_service.settings import Settings
 from shared.db import build_engine, build_session_factory
+from shared.entrypoint import Command
+from shared.errors import NotFound
 
 logger = logging.getLogger("auth_service.cli")
 
 
-async def grant_admin(settings: Settings, args: list[str]) -> None:
-    """Give the admin role to an account: grant-admin <username or email>."""
-    if len(args) != 1:
-        raise SystemExit("usage: python -m auth_service grant-admin <username or email>")
+def grant_admin(settings: Settings, args: argparse.Namespace) -> None:
+    """Give an account the admin role; it shows in the account's tokens from its next login."""
+    try:
+        account_id = asyncio.run(_grant(settings, login=args.login, role="admin"))
+    except NotFound as exc:
+        raise SystemExit(exc.detail) from None
+    logger.info("admin role granted", extra={"account_id": account_id})
+
+
+async def _grant(settings: Settings, *, login: str, role: str) -> str:
     engine = build_engine(settings)
     try:
-        async with build_session_factory(engine)() as db:
-            account = await AuthRepository(db).account_by_login(login=args[0])
-            if account is None:
-                raise SystemExit(f"no account {args[0]!r}")
-            account.roles = sorted({*account.roles, "admin"})
-            await db.commit()
-        logger.info("admin role granted", extra={"account_id": str(account.id)})
+        async with build_session_factory(engine)() as session:
+            account = await RoleService(session=session).grant(login=login, role=role)
+            return str(account.id)
     finally:
         await engine.dispose()
+
+
+COMMANDS = [
+    Command(
+        name="grant-admin",
+        help=(grant_admin.__doc__ or "").strip(),
+        run=grant_admin,
+        arguments=[("login", "the account's username or email")],
+    )
+]

@@ -4,30 +4,45 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from auth_service.service import AuthComponents, AuthService, ClientInfo
+from auth_service.client_address import client_address
+from auth_service.components import Components
+from auth_service.service import AccountService, ClientInfo, LoginService, SessionService
 from shared.web.dependencies import SessionDep
+from shared.web.state import components_dependency
+
+ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
 
 
-def get_components(request: Request) -> AuthComponents:
-    components: AuthComponents = request.app.state.auth
-    return components
+def get_account_service(session: SessionDep, components: ComponentsDep) -> AccountService:
+    return AccountService(session=session, passwords=components.passwords, rules=components.rules)
 
 
-ComponentsDep = Annotated[AuthComponents, Depends(get_components)]
-
-
-def get_auth_service(db: SessionDep, parts: ComponentsDep) -> AuthService:
-    return AuthService(db=db, parts=parts)
-
-
-def get_client(request: Request, parts: ComponentsDep) -> ClientInfo:
-    return ClientInfo.from_request_parts(
-        peer=request.client.host if request.client else None,
-        forwarded_for=request.headers.get("x-forwarded-for"),
-        user_agent=request.headers.get("user-agent"),
-        trusted_proxies=parts.trusted_proxies,
+def get_login_service(session: SessionDep, components: ComponentsDep) -> LoginService:
+    return LoginService(
+        session=session,
+        passwords=components.passwords,
+        throttle=components.throttle,
+        issuer=components.issuer,
+        rules=components.rules,
     )
 
 
-AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+def get_session_service(session: SessionDep, components: ComponentsDep) -> SessionService:
+    return SessionService(session=session, rules=components.rules)
+
+
+def get_client(request: Request, components: ComponentsDep) -> ClientInfo:
+    """The caller's address (X-Forwarded-For believed only from trusted proxies) and agent."""
+    address = client_address(
+        peer=request.client.host if request.client else None,
+        forwarded_for=request.headers.get("x-forwarded-for"),
+        trusted_proxies=components.trusted_proxies,
+    )
+    user_agent = (request.headers.get("user-agent") or "")[:256] or None
+    return ClientInfo(address=address, user_agent=user_agent)
+
+
+AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
+LoginServiceDep = Annotated[LoginService, Depends(get_login_service)]
+SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
 ClientDep = Annotated[ClientInfo, Depends(get_client)]

@@ -3,31 +3,37 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_service.models import Account, RefreshToken, Session
+from auth_service.models import EVENT_TABLES, Account, RefreshToken, Session
+from shared.events import DomainEvent, record_event
+
+PRODUCER = "auth"
 
 
 class AuthRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.db = session
+    """Accounts, sessions, refresh tokens and the outbox, in the caller's session and transaction."""
+
+    def __init__(self, *, session: AsyncSession) -> None:
+        self._session = session
 
     async def account_by_login(self, *, login: str) -> Account | None:
         """By username or email, both stored lower-cased."""
         login = login.strip().lower()
         query = select(Account).where(or_(Account.username == login, Account.email == login))
-        return (await self.db.execute(query)).scalars().first()
+        return (await self._session.execute(query)).scalars().first()
 
     async def account_by_id(self, *, account_id: uuid.UUID) -> Account | None:
-        return await self.db.get(Account, account_id)
+        return await self._session.get(Account, account_id)
 
     async def taken(self, *, email: str, username: str) -> tuple[bool, bool]:
         """Whether the email and the username are already in use."""
         rows = (
-            await self.db.execute(
+            await self._session.execute(
                 select(Account.email, Account.username).where(
                     or_(Account.email == email, Account.username == username)
                 )
@@ -37,17 +43,47 @@ class AuthRepository:
 
     async def any_admin(self) -> bool:
         query = select(Account.id).where(Account.roles.contains(["admin"])).limit(1)
-        return (await self.db.execute(query)).first() is not None
+        return (await self._session.execute(query)).first() is not None
+
+    async def insert_account(
+        self, *, email: str, username: str, password_hash: str, roles: Sequence[str]
+    ) -> Account:
+        """A new account; a taken email or username raises IntegrityError here, not at commit."""
+        account = Account(
+            email=email, username=username, password_hash=password_hash, roles=list(roles)
+        )
+        self._session.add(account)
+        await self._session.flush()
+        return account
+
+    async def set_password_hash(self, *, account: Account, password_hash: str) -> None:
+        account.password_hash = password_hash
+
+    async def add_role(self, *, account: Account, role: str) -> None:
+        account.roles = sorted({*account.roles, role})
 
     async def delete_account(self, *, account_id: uuid.UUID) -> None:
-        account = await self.db.get(Account, account_id)
+        account = await self._session.get(Account, account_id)
         if account is not None:
-            await self.db.delete(account)
+            await self._session.delete(account)
+
+    async def insert_session(self, *, session: Session) -> None:
+        """Written at once: refresh tokens refer to it."""
+        self._session.add(session)
+        await self._session.flush()
+
+    async def insert_refresh_token(self, *, token_hash: bytes, session_id: uuid.UUID) -> None:
+        self._session.add(RefreshToken(token_hash=token_hash, session_id=session_id))
 
     async def refresh_token_for_update(self, *, token_hash: bytes) -> RefreshToken | None:
         """The token row, locked: concurrent refreshes with one token are serialised here."""
         query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
-        return (await self.db.execute(query)).scalars().first()
+        return (await self._session.execute(query)).scalars().first()
+
+    async def mark_used(self, *, token: RefreshToken, session: Session, now: datetime) -> None:
+        """The token is spent, and its session was used now."""
+        token.rotated_at = now
+        session.last_used_at = now
 
     async def session_by_id(
         self, *, session_id: uuid.UUID, for_update: bool = False
@@ -55,7 +91,7 @@ class AuthRepository:
         query = select(Session).where(Session.id == session_id)
         if for_update:
             query = query.with_for_update()
-        return (await self.db.execute(query)).scalars().first()
+        return (await self._session.execute(query)).scalars().first()
 
     async def active_sessions(self, *, account_id: uuid.UUID) -> list[Session]:
         query = (
@@ -67,23 +103,35 @@ class AuthRepository:
             )
             .order_by(Session.created_at.desc())
         )
-        return list((await self.db.execute(query)).scalars())
+        return list((await self._session.execute(query)).scalars())
 
     async def revoke_sessions(
-        self, *, account_id: uuid.UUID, reason: str, keep: uuid.UUID | None = None
+        self,
+        *,
+        account_id: uuid.UUID,
+        reason: str,
+        only: uuid.UUID | None = None,
+        keep: uuid.UUID | None = None,
     ) -> list[uuid.UUID]:
-        """Revoke the account's live sessions (but `keep`); returns the ids revoked."""
+        """Revoke the account's live sessions (only `only`, or all but `keep`); the ids revoked."""
         query = (
             update(Session)
             .where(Session.account_id == account_id, Session.revoked_at.is_(None))
             .values(revoked_at=func.now(), revoked_reason=reason)
             .returning(Session.id)
+            .execution_options(synchronize_session="fetch")
         )
+        if only is not None:
+            query = query.where(Session.id == only)
         if keep is not None:
             query = query.where(Session.id != keep)
-        return list((await self.db.execute(query)).scalars())
+        return list((await self._session.execute(query)).scalars())
 
     async def revoked_since(self, *, since: datetime) -> list[tuple[uuid.UUID, datetime]]:
         """Sessions revoked after `since` (older ones have no live access token left)."""
         query = select(Session.id, Session.revoked_at).where(Session.revoked_at > since)
-        return [(row.id, row.revoked_at) for row in (await self.db.execute(query)).all()]
+        return [(row.id, row.revoked_at) for row in (await self._session.execute(query)).all()]
+
+    async def record(self, *, event: DomainEvent) -> None:
+        """Write `event` to the outbox in this transaction; it leaves only if the transaction commits."""
+        await record_event(self._session, EVENT_TABLES.outbox, event, producer=PRODUCER)

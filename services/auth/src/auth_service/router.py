@@ -7,7 +7,13 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from auth_service.dependencies import AuthServiceDep, ClientDep
+from auth_service.dependencies import (
+    AccountServiceDep,
+    ClientDep,
+    ComponentsDep,
+    LoginServiceDep,
+    SessionServiceDep,
+)
 from auth_service.schemas import (
     AccountCreate,
     AccountRead,
@@ -20,6 +26,7 @@ from auth_service.schemas import (
     SessionRead,
     TokenPair,
 )
+from auth_service.service import IssuedTokens
 from shared.web.auth import CurrentPrincipal
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -50,42 +57,43 @@ _LOGIN_BODY: dict[str, Any] = {
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=AccountRead)
-async def register(body: AccountCreate, service: AuthServiceDep) -> AccountRead:
-    account = await service.register(data=body)
+async def register(body: AccountCreate, service: AccountServiceDep) -> AccountRead:
+    account = await service.register(
+        email=body.email, username=body.username, password=body.password
+    )
     return AccountRead(id=account.id, email=account.email, username=account.username)
 
 
 @router.post("/login", response_model=TokenPair, openapi_extra=_LOGIN_BODY)
 async def login(
-    request: Request, response: Response, service: AuthServiceDep, client: ClientDep
+    request: Request, response: Response, service: LoginServiceDep, client: ClientDep
 ) -> TokenPair:
     """JSON {username, password}, or the OAuth2 password form (Swagger's Authorize button)."""
     credentials = await _login_body(request)
-    response.headers.update(NO_STORE)
-    return await service.login(
+    tokens = await service.login(
         login=credentials.username, password=credentials.password, client=client
     )
+    return _token_pair(tokens, response)
 
 
 @router.post("/refresh", response_model=TokenPair)
-async def refresh(body: RefreshRequest, response: Response, service: AuthServiceDep) -> TokenPair:
-    response.headers.update(NO_STORE)
-    return await service.refresh(refresh_token=body.refresh_token)
+async def refresh(body: RefreshRequest, response: Response, service: LoginServiceDep) -> TokenPair:
+    return _token_pair(await service.refresh(refresh_token=body.refresh_token), response)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(principal: CurrentPrincipal, service: AuthServiceDep) -> None:
+async def logout(principal: CurrentPrincipal, service: SessionServiceDep) -> None:
     await service.logout(principal=principal)
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT)
-async def logout_all(principal: CurrentPrincipal, service: AuthServiceDep) -> None:
+async def logout_all(principal: CurrentPrincipal, service: SessionServiceDep) -> None:
     await service.logout_all(principal=principal)
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
 async def change_password(
-    body: PasswordChange, principal: CurrentPrincipal, service: AuthServiceDep
+    body: PasswordChange, principal: CurrentPrincipal, service: AccountServiceDep
 ) -> None:
     await service.change_password(
         principal=principal,
@@ -95,37 +103,59 @@ async def change_password(
 
 
 @router.get("/sessions", response_model=list[SessionRead])
-async def list_sessions(principal: CurrentPrincipal, service: AuthServiceDep) -> list[SessionRead]:
-    return await service.sessions(principal=principal)
+async def list_sessions(
+    principal: CurrentPrincipal, service: SessionServiceDep
+) -> list[SessionRead]:
+    sessions = await service.list_sessions(principal=principal)
+    return [
+        SessionRead(
+            id=row.id,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            user_agent=row.user_agent,
+            ip=row.ip,
+            current=str(row.id) == principal.session_id,
+        )
+        for row in sessions
+    ]
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_session(
-    session_id: uuid.UUID, principal: CurrentPrincipal, service: AuthServiceDep
+    session_id: uuid.UUID, principal: CurrentPrincipal, service: SessionServiceDep
 ) -> None:
     await service.revoke_session(principal=principal, session_id=session_id)
 
 
 @router.get("/me", response_model=Me)
-async def read_me(principal: CurrentPrincipal, service: AuthServiceDep) -> Me:
+async def read_me(principal: CurrentPrincipal, service: AccountServiceDep) -> Me:
     account = await service.me(principal=principal)
     return Me(id=account.id, email=account.email, username=account.username, roles=account.roles)
 
 
 @public_router.get("/.well-known/jwks.json", response_model=JsonWebKeySet)
-async def read_jwks(request: Request, response: Response) -> JsonWebKeySet:
+async def read_jwks(response: Response, components: ComponentsDep) -> JsonWebKeySet:
     """Every key tokens may be signed with; verifiers accept each of them."""
     response.headers["Cache-Control"] = "public, max-age=300"
-    jwks: JsonWebKeySet = request.app.state.jwks
-    return jwks
+    return components.jwks
 
 
 @internal_router.get("/revocations", response_model=RevokedSessions)
-async def list_revocations(service: AuthServiceDep) -> RevokedSessions:
+async def list_revocations(service: SessionServiceDep) -> RevokedSessions:
     """Revoked sessions whose tokens could still be live: the snapshot every replica loads."""
     snapshot = await service.revoked_snapshot()
     return RevokedSessions.model_validate(
         {"revoked": [{"session_id": s, "expires_at": t} for s, t in snapshot.items()]}
+    )
+
+
+def _token_pair(tokens: IssuedTokens, response: Response) -> TokenPair:
+    response.headers.update(NO_STORE)
+    return TokenPair(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
     )
 
 

@@ -4,38 +4,30 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from starlette.requests import ClientDisconnect
 
+from files_service.components import Components
 from files_service.errors import FileNotFound, NotAFileOwner, UploadInterrupted
 from files_service.multipart import FormFile
 from files_service.service import FileService
-from shared.web.auth import CurrentPrincipal
-from shared.web.dependencies import SessionDep
+from shared.web.dependencies import SessionDep, caller_user_id, path_id
+from shared.web.state import components_dependency
+
+ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
 
 
-def get_file_service(request: Request, session: SessionDep) -> FileService:
-    state = request.app.state
-    return FileService(session=session, storage=state.storage, limits=state.upload_limits)
+def get_file_service(session: SessionDep, components: ComponentsDep) -> FileService:
+    return FileService(
+        session=session,
+        storage=components.storage,
+        limits=components.limits,
+        cursors=components.cursors,
+    )
 
 
-async def current_owner_id(principal: CurrentPrincipal) -> uuid.UUID:
-    """The caller's user id: auth sets `sub` to the account's uuid; another subject owns no files."""
-    try:
-        return uuid.UUID(principal.user_id)
-    except ValueError:
-        raise NotAFileOwner() from None
-
-
-async def path_file_id(file_id: Annotated[str, Path()]) -> uuid.UUID:
-    """The `{file_id}` of the path; a malformed one names no file, so it is a 404, not a 422."""
-    try:
-        return uuid.UUID(file_id)
-    except ValueError:
-        raise FileNotFound() from None
-
-
-CurrentOwnerId = Annotated[uuid.UUID, Depends(current_owner_id)]
+# Only user accounts own files; a malformed file id names no file (404, not 422).
+CurrentOwnerId = Annotated[uuid.UUID, Depends(caller_user_id(NotAFileOwner))]
 
 
 async def upload_form(request: Request, _owner_id: CurrentOwnerId) -> FormFile:
@@ -55,5 +47,5 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]
-PathFileId = Annotated[uuid.UUID, Depends(path_file_id)]
+PathFileId = Annotated[uuid.UUID, Depends(path_id("file_id", FileNotFound))]
 UploadForm = Annotated[FormFile, Depends(upload_form)]

@@ -8,7 +8,6 @@ from fastapi.responses import StreamingResponse
 from files_service.dependencies import CurrentOwnerId, FileServiceDep, PathFileId, UploadForm
 from files_service.downloads import plan_download
 from files_service.schemas import FilePage, FileRead
-from shared.web.dependencies import CursorsDep
 
 router = APIRouter(prefix="/api/v1/files", tags=["files"])
 
@@ -44,11 +43,10 @@ async def upload_file(
 async def list_files(
     owner_id: CurrentOwnerId,
     service: FileServiceDep,
-    cursors: CursorsDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query()] = None,
 ) -> FilePage:
-    page = await service.list_files(owner_id=owner_id, limit=limit, cursor=cursor, cursors=cursors)
+    page = await service.list_files(owner_id=owner_id, limit=limit, cursor=cursor)
     return FilePage(
         items=[FileRead.model_validate(f) for f in page.items], next_cursor=page.next_cursor
     )

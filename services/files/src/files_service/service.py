@@ -16,7 +16,7 @@ from files_service.repository import FileRepository
 from files_service.sniffing import SNIFF_BYTES, detect_content_type
 from files_service.storage import BlobNotFound, BlobWriter, Storage
 from shared.contracts import FileDeleted, FileUploaded
-from shared.pagination import CursorCodec, Position
+from shared.pagination import CursorCodec, Page, Position, paginate
 
 logger = logging.getLogger("files_service")
 
@@ -27,14 +27,6 @@ class UploadLimits:
 
     max_file_bytes: int
     quota_bytes: int
-
-
-@dataclass(frozen=True)
-class FileSlice:
-    """Files of one page, and the cursor of the next one (None on the last page)."""
-
-    items: Sequence[File]
-    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -49,10 +41,18 @@ class Received:
 class FileService:
     """Stores, lists, serves and deletes an owner's files; events leave through the outbox."""
 
-    def __init__(self, *, session: AsyncSession, storage: Storage, limits: UploadLimits) -> None:
+    def __init__(
+        self,
+        *,
+        session: AsyncSession,
+        storage: Storage,
+        limits: UploadLimits,
+        cursors: CursorCodec,
+    ) -> None:
         self._session = session
         self._storage = storage
         self._limits = limits
+        self._cursors = cursors
         self._files = FileRepository(session=session)
 
     async def upload_file(
@@ -152,20 +152,17 @@ class FileService:
             raise FileNotFound() from None
 
     async def list_files(
-        self, *, owner_id: uuid.UUID, limit: int, cursor: str | None, cursors: CursorCodec
-    ) -> FileSlice:
+        self, *, owner_id: uuid.UUID, limit: int, cursor: str | None
+    ) -> Page[File]:
         """Newest first by (created_at, id); a cursor names the last row seen, so pages never
         overlap, and is signed for its owner, so it pages no one else's files."""
-        scope = str(owner_id)
-        after = cursors.decode(cursor, scope=scope) if cursor is not None else None
-        # One row more than asked tells whether another page follows, without a count.
-        rows = await self._files.list_newest_first(owner_id=owner_id, after=after, limit=limit + 1)
-        items = rows[:limit]
-        if len(rows) <= limit:
-            return FileSlice(items=items, next_cursor=None)
-        last = items[-1]
-        next_cursor = cursors.encode(Position(last.created_at, last.id), scope=scope)
-        return FileSlice(items=items, next_cursor=next_cursor)
+
+        async def fetch(after: Position | None, count: int) -> Sequence[File]:
+            return await self._files.list_newest_first(owner_id=owner_id, after=after, limit=count)
+
+        return await paginate(
+            fetch, cursors=self._cursors, cursor=cursor, limit=limit, scope=str(owner_id)
+        )
 
     async def delete_file(self, *, owner_id: uuid.UUID, file_id: uuid.UUID) -> None:
         """Row, usage and `file.deleted` commit together; the blob goes after the commit (after a
@@ -178,14 +175,25 @@ class FileService:
         await self._session.commit()
         await _clean_up(lambda: self._storage.delete(str(file.id)), what="removing a blob")
 
-    async def purge_owner(self, *, owner_id: uuid.UUID) -> None:
+
+class ForeignEventsService:
+    """Applies other services' events to stored files.
+
+    Runs in the consumer's transaction (committed together with its inbox row): never commits.
+    """
+
+    def __init__(self, *, session: AsyncSession, storage: Storage) -> None:
+        self._files = FileRepository(session=session)
+        self._storage = storage
+
+    async def user_deleted(self, *, user_id: uuid.UUID) -> None:
         """Every file of a deleted user goes, each with its `file.deleted`; a second purge finds
-        nothing. Runs in the consumer's transaction, which a handler cannot outlive: blobs go
-        before its commit, and if that commit fails, the redelivered event finishes the purge."""
-        files = await self._files.delete_all(owner_id=owner_id)
-        await self._files.forget_usage(owner_id=owner_id)
+        nothing. A handler cannot outlive the consumer's transaction: blobs go before its commit,
+        and if that commit fails, the redelivered event finishes the purge."""
+        files = await self._files.delete_all(owner_id=user_id)
+        await self._files.forget_usage(owner_id=user_id)
         for file in files:
-            await self._files.record(event=FileDeleted(file_id=file.id, owner_id=owner_id))
+            await self._files.record(event=FileDeleted(file_id=file.id, owner_id=user_id))
         for file in files:
             await self._storage.delete(str(file.id))
 

@@ -4,33 +4,20 @@ import uuid
 from collections.abc import Set
 from typing import Annotated
 
-from fastapi import Depends, Header, Path
+from fastapi import Depends, Header
 
-from shared.web.auth import CurrentPrincipal
-from shared.web.dependencies import SessionDep
+from shared.web.dependencies import SessionDep, caller_user_id, path_id
+from shared.web.state import components_dependency
+from todos_service.components import Components
 from todos_service.errors import NotAUser, TodoNotFound
 from todos_service.etags import parse_if_match
 from todos_service.service import TodoService
 
-
-def get_todo_service(session: SessionDep) -> TodoService:
-    return TodoService(session=session)
+ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
 
 
-async def current_owner_id(principal: CurrentPrincipal) -> uuid.UUID:
-    """The caller's user id: auth sets `sub` to the account's uuid; any other subject owns nothing."""
-    try:
-        return uuid.UUID(principal.user_id)
-    except ValueError:
-        raise NotAUser() from None
-
-
-async def path_todo_id(todo_id: Annotated[str, Path()]) -> uuid.UUID:
-    """The `{todo_id}` of the path; a malformed one names no todo, so it is a 404, not a 422."""
-    try:
-        return uuid.UUID(todo_id)
-    except ValueError:
-        raise TodoNotFound() from None
+def get_todo_service(session: SessionDep, components: ComponentsDep) -> TodoService:
+    return TodoService(session=session, cursors=components.cursors)
 
 
 async def if_match_versions(
@@ -41,6 +28,7 @@ async def if_match_versions(
 
 
 TodoServiceDep = Annotated[TodoService, Depends(get_todo_service)]
-OwnerId = Annotated[uuid.UUID, Depends(current_owner_id)]
-PathTodoId = Annotated[uuid.UUID, Depends(path_todo_id)]
+# Only user accounts have todos; a malformed todo id names no todo (404, not 422).
+OwnerId = Annotated[uuid.UUID, Depends(caller_user_id(NotAUser))]
+PathTodoId = Annotated[uuid.UUID, Depends(path_id("todo_id", TodoNotFound))]
 IfMatch = Annotated[Set[int] | None, Depends(if_match_versions)]

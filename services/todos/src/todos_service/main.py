@@ -1,28 +1,19 @@
-"""The todos service's app factory."""
-
-from pathlib import Path
+"""The todos service's app: its spec, routes, components and event handlers on the shared defaults."""
 
 from fastapi import FastAPI
 
-from shared.settings import ServiceSettings
-from shared.web.app import ServiceSpec, create_service_app
-from todos_service.consumers import HANDLERS
-from todos_service.models import EVENT_TABLES
+from shared.web.app import ServiceApp
+from todos_service.components import build_components
+from todos_service.consumers import build_handlers
 from todos_service.router import router
 from todos_service.settings import Settings
+from todos_service.spec import SPEC
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+SERVICE = ServiceApp(
+    spec=SPEC, routers=[router], components=build_components, handlers=build_handlers
+)
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; settings come from the environment unless given (tests)."""
-    return create_service_app(
-        ServiceSpec(
-            title="Todos",
-            settings=settings or Settings(),
-            routers=[router],
-            event_tables=EVENT_TABLES,
-            migrations_dir=MIGRATIONS_DIR,
-            handlers=HANDLERS,
-        )
-    )
+    return SERVICE.create(settings or Settings())

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
-from shared.web.dependencies import CursorsDep
 from todos_service.dependencies import IfMatch, OwnerId, PathTodoId, TodoServiceDep
 from todos_service.etags import etag
 from todos_service.models import Todo
@@ -45,7 +44,6 @@ async def create_todo(
 async def list_todos(
     owner_id: OwnerId,
     service: TodoServiceDep,
-    cursors: CursorsDep,
     completed: Annotated[bool | None, Query()] = None,
     priority: Annotated[Priority | None, Query()] = None,
     tag: Annotated[Tag | None, Query()] = None,
@@ -54,9 +52,7 @@ async def list_todos(
     cursor: Annotated[str | None, Query()] = None,
 ) -> TodoPage:
     filters = TodoFilters(completed=completed, priority=priority, tag=tag, due_before=due_before)
-    page = await service.list_todos(
-        owner_id=owner_id, filters=filters, limit=limit, cursor=cursor, cursors=cursors
-    )
+    page = await service.list_todos(owner_id=owner_id, filters=filters, limit=limit, cursor=cursor)
     items = [TodoRead.model_validate(todo) for todo in page.items]
     return TodoPage(items=items, next_cursor=page.next_cursor)
 

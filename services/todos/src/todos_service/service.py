@@ -2,13 +2,12 @@
 
 import uuid
 from collections.abc import Sequence, Set
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import TodoCreated, TodoDeleted, TodoUpdated
-from shared.pagination import CursorCodec, Position
+from shared.pagination import CursorCodec, Page, Position, paginate
 from todos_service.errors import InvalidAttachment, TodoNotFound, VersionMismatch
 from todos_service.models import Todo
 from todos_service.repository import KnownFileRepository, TodoRepository
@@ -17,19 +16,12 @@ from todos_service.schemas import TodoCreate, TodoFilters, TodoUpdate
 ATTACHMENTS = "attachment_ids"
 
 
-@dataclass(frozen=True)
-class TodoSlice:
-    """Todos of one page, and the cursor of the next one (None on the last page)."""
-
-    items: Sequence[Todo]
-    next_cursor: str | None
-
-
 class TodoService:
     """Creates, reads, edits and deletes a user's todos; events leave through the outbox."""
 
-    def __init__(self, *, session: AsyncSession) -> None:
+    def __init__(self, *, session: AsyncSession, cursors: CursorCodec) -> None:
         self._session = session
+        self._cursors = cursors
         self._todos = TodoRepository(session=session)
         self._files = KnownFileRepository(session=session)
 
@@ -58,30 +50,19 @@ class TodoService:
         return await self._load(todo_id=todo_id, owner_id=owner_id)
 
     async def list_todos(
-        self,
-        *,
-        owner_id: uuid.UUID,
-        filters: TodoFilters,
-        limit: int,
-        cursor: str | None,
-        cursors: CursorCodec,
-    ) -> TodoSlice:
+        self, *, owner_id: uuid.UUID, filters: TodoFilters, limit: int, cursor: str | None
+    ) -> Page[Todo]:
         """Newest first by (created_at, id), strictly after the cursor's row: no overlap, no shift.
 
         A cursor is valid only with the filters it was issued for."""
-        scope = repr(filters)
-        after = cursors.decode(cursor, scope=scope) if cursor is not None else None
-        # One row more than asked tells whether another page follows, without a count.
-        rows = await self._todos.list_page(
-            owner_id=owner_id, filters=filters, after=after, limit=limit + 1
-        )
-        items = rows[:limit]
-        if len(rows) <= limit:
-            return TodoSlice(items=items, next_cursor=None)
-        last = items[-1]
-        return TodoSlice(
-            items=items,
-            next_cursor=cursors.encode(Position(last.created_at, last.id), scope=scope),
+
+        async def fetch(after: Position | None, count: int) -> Sequence[Todo]:
+            return await self._todos.list_page(
+                owner_id=owner_id, filters=filters, after=after, limit=count
+            )
+
+        return await paginate(
+            fetch, cursors=self._cursors, cursor=cursor, limit=limit, scope=repr(filters)
         )
 
     async def update_todo(

@@ -8,16 +8,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts import UserRegistered
 from shared.events import DomainEvent, Envelope
 from shared.messaging.consumer import Handler
-from users_service.service import ProfileService
+from users_service.components import Components
+from users_service.service import ForeignEventsService
 
 
-async def on_user_registered(
-    session: AsyncSession, event: UserRegistered, _envelope: Envelope
-) -> None:
-    """A new account gets its profile."""
-    await ProfileService(session=session).create_profile(
-        user_id=event.user_id, email=event.email, username=event.username
-    )
+def build_handlers(_components: Components) -> dict[type[DomainEvent], Handler]:
+    """The handler of each event users consumes (they need nothing from the components)."""
 
+    async def on_user_registered(
+        session: AsyncSession, event: UserRegistered, _envelope: Envelope
+    ) -> None:
+        """A new account gets its profile."""
+        await ForeignEventsService(session=session).user_registered(
+            user_id=event.user_id, email=event.email, username=event.username
+        )
 
-HANDLERS: dict[type[DomainEvent], Handler] = {UserRegistered: on_user_registered}
+    return {UserRegistered: on_user_registered}

@@ -3,36 +3,25 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
 from shared.tokens import Principal
-from shared.web.auth import CurrentPrincipal, require_role
-from shared.web.dependencies import SessionDep
+from shared.web.auth import require_role
+from shared.web.dependencies import SessionDep, caller_user_id, path_id
+from shared.web.state import components_dependency
+from users_service.components import Components
 from users_service.errors import ProfileNotFound
 from users_service.service import ProfileService
 
-
-def get_profile_service(session: SessionDep) -> ProfileService:
-    return ProfileService(session=session)
+ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
 
 
-async def current_user_id(principal: CurrentPrincipal) -> uuid.UUID:
-    """The caller's user id: auth sets `sub` to the account's uuid; any other subject has no profile."""
-    try:
-        return uuid.UUID(principal.user_id)
-    except ValueError:
-        raise ProfileNotFound() from None
-
-
-async def path_user_id(user_id: Annotated[str, Path()]) -> uuid.UUID:
-    """The `{user_id}` of the path; a malformed one names no profile, so it is a 404, not a 422."""
-    try:
-        return uuid.UUID(user_id)
-    except ValueError:
-        raise ProfileNotFound() from None
+def get_profile_service(session: SessionDep, components: ComponentsDep) -> ProfileService:
+    return ProfileService(session=session, cursors=components.cursors)
 
 
 ProfileServiceDep = Annotated[ProfileService, Depends(get_profile_service)]
-CurrentUserId = Annotated[uuid.UUID, Depends(current_user_id)]
-PathUserId = Annotated[uuid.UUID, Depends(path_user_id)]
+# A subject that is no user id has no profile; a malformed path id names none (404, not 422).
+CurrentUserId = Annotated[uuid.UUID, Depends(caller_user_id(ProfileNotFound))]
+PathUserId = Annotated[uuid.UUID, Depends(path_id("user_id", ProfileNotFound))]
 AdminPrincipal = Annotated[Principal, Depends(require_role("admin"))]

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from shared.web.auth import CurrentPrincipal
-from shared.web.dependencies import CursorsDep
 from users_service.dependencies import AdminPrincipal, CurrentUserId, PathUserId, ProfileServiceDep
 from users_service.schemas import ProfilePage, ProfileRead, ProfileUpdate, PublicProfileRead
 
@@ -37,11 +36,10 @@ async def delete_my_profile(user_id: CurrentUserId, service: ProfileServiceDep) 
 async def list_profiles(
     _admin: AdminPrincipal,
     service: ProfileServiceDep,
-    cursors: CursorsDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query()] = None,
 ) -> ProfilePage:
-    page = await service.list_profiles(limit=limit, cursor=cursor, cursors=cursors)
+    page = await service.list_profiles(limit=limit, cursor=cursor)
     items = [ProfileRead.model_validate(profile) for profile in page.items]
     return ProfilePage(items=items, next_cursor=page.next_cursor)
 

@@ -2,39 +2,24 @@
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import UserDeleted, UserProfileUpdated
-from shared.pagination import CursorCodec, Position
+from shared.pagination import CursorCodec, Page, Position, paginate
 from users_service.errors import ProfileNotFound
 from users_service.models import Profile
 from users_service.repository import ProfileRepository
 from users_service.schemas import ProfileUpdate
 
 
-@dataclass(frozen=True)
-class ProfileSlice:
-    """Profiles of one page, and the cursor of the next one (None on the last page)."""
-
-    items: Sequence[Profile]
-    next_cursor: str | None
-
-
 class ProfileService:
     """Creates, reads, edits and deletes profiles; events leave through the outbox."""
 
-    def __init__(self, *, session: AsyncSession) -> None:
+    def __init__(self, *, session: AsyncSession, cursors: CursorCodec) -> None:
         self._session = session
+        self._cursors = cursors
         self._profiles = ProfileRepository(session=session)
-
-    async def create_profile(self, *, user_id: uuid.UUID, email: str, username: str) -> None:
-        """A registered account gets one profile; an existing one is left alone.
-
-        Runs in the caller's transaction: the consumer commits it together with its inbox row.
-        """
-        await self._profiles.insert_if_absent(user_id=user_id, email=email, username=username)
 
     async def get_profile(self, *, user_id: uuid.UUID) -> Profile:
         """The profile of `user_id`, or ProfileNotFound."""
@@ -72,17 +57,24 @@ class ProfileService:
         await self._profiles.record(event=UserDeleted(user_id=user_id))
         await self._session.commit()
 
-    async def list_profiles(
-        self, *, limit: int, cursor: str | None, cursors: CursorCodec
-    ) -> ProfileSlice:
+    async def list_profiles(self, *, limit: int, cursor: str | None) -> Page[Profile]:
         """Newest first by (created_at, id); a cursor names the last row seen, so pages never overlap."""
-        after = cursors.decode(cursor) if cursor is not None else None
-        # One row more than asked tells whether another page follows, without a count.
-        rows = await self._profiles.list_newest_first(after=after, limit=limit + 1)
-        items = rows[:limit]
-        if len(rows) <= limit:
-            return ProfileSlice(items=items, next_cursor=None)
-        last = items[-1]
-        return ProfileSlice(
-            items=items, next_cursor=cursors.encode(Position(last.created_at, last.id))
-        )
+
+        async def fetch(after: Position | None, count: int) -> Sequence[Profile]:
+            return await self._profiles.list_newest_first(after=after, limit=count)
+
+        return await paginate(fetch, cursors=self._cursors, cursor=cursor, limit=limit)
+
+
+class ForeignEventsService:
+    """Applies other services' events to profiles.
+
+    Runs in the consumer's transaction (committed together with its inbox row): never commits.
+    """
+
+    def __init__(self, *, session: AsyncSession) -> None:
+        self._profiles = ProfileRepository(session=session)
+
+    async def user_registered(self, *, user_id: uuid.UUID, email: str, username: str) -> None:
+        """A registered account gets one profile; an existing one is left alone."""
+        await self._profiles.insert_if_absent(user_id=user_id, email=email, username=username)

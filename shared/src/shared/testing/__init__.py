@@ -2,7 +2,15 @@
 in-process, bounded waits, outbox reads, a live consumer, problem+json checks. Imported by tests
 only; never imports pytest."""
 
-from shared.testing.apps import all_pages, asgi_client, assert_problem, running
+from shared.testing.apps import (
+    all_pages,
+    asgi_client,
+    assert_problem,
+    components_of,
+    replaced_components,
+    running,
+    runtime_of,
+)
 from shared.testing.broker import LiveConsumer, consuming
 from shared.testing.databases import (
     Sessions,
@@ -31,6 +39,7 @@ __all__ = [
     "asyncpg_url",
     "bad_credentials",
     "broken_outbox_write",
+    "components_of",
     "consuming",
     "count_rows",
     "database_sessions",
@@ -39,8 +48,10 @@ __all__ = [
     "migrate",
     "migrated_settings",
     "read_outbox",
+    "replaced_components",
     "rolled_back",
     "running",
+    "runtime_of",
     "service_settings",
     "wait_serving",
     "wait_until",

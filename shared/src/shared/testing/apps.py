@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, TypeVar, cast
 
 import httpx
 from fastapi import FastAPI
 
+from shared.runtime import Runtime
 from shared.testing.waiting import eventually
 from shared.web.problems import PROBLEM_JSON
+from shared.web.state import process_state
+
+C = TypeVar("C")
 
 
 @contextlib.asynccontextmanager
@@ -70,3 +75,29 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     assert body["type"] == "about:blank", body
     assert body["title"] and body["detail"], body
     return body
+
+
+def runtime_of(app: FastAPI) -> Runtime:
+    """The runtime of an app whose lifespan is running."""
+    runtime = process_state(app).runtime
+    assert runtime is not None, "the app's lifespan is not running"
+    return runtime
+
+
+def components_of(app: FastAPI, kind: type[C]) -> C:
+    """The components of an app whose lifespan is running, as the service's type."""
+    components = process_state(app).components
+    assert isinstance(components, kind), f"not {kind.__name__}: {components!r}"
+    return components
+
+
+@contextlib.contextmanager
+def replaced_components(app: FastAPI, **changes: Any) -> Iterator[None]:
+    """Run with some of the app's components replaced (a test's storage, tighter limits)."""
+    state = process_state(app)
+    original = state.components
+    state.components = dataclasses.replace(cast(Any, original), **changes)
+    try:
+        yield
+    finally:
+        state.components = original

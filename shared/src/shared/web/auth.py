@@ -12,7 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from shared.errors import Forbidden, Unauthorized
 from shared.logs import user_id_var
 from shared.metrics import TOKEN_REJECTIONS
+from shared.runtime import Runtime
 from shared.tokens import InvalidToken, Principal, TokenVerifier
+from shared.web.state import get_runtime
 
 logger = logging.getLogger("shared.auth")
 
@@ -41,8 +43,14 @@ class InvalidAccessToken(Unauthorized):
     code = "invalid_token"
 
 
+def get_verifier(runtime: Annotated[Runtime, Depends(get_runtime)]) -> TokenVerifier:
+    """The process's token verifier (tests of the glue alone override this dependency)."""
+    return runtime.verifier
+
+
 async def current_principal(
     request: Request,
+    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)] = None,
 ) -> Principal:
     """The verified caller of this request, or 401 with a Bearer challenge."""
@@ -52,7 +60,6 @@ async def current_principal(
             "This request needs a Bearer access token.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    verifier: TokenVerifier = request.app.state.token_verifier
     try:
         principal = verifier.verify(token)
     except InvalidToken as exc:

@@ -1,29 +1,60 @@
-"""Dependencies every service uses: a database session per request, and the cursor codec."""
+"""Dependencies every service uses: a database session per request, the caller's user id, and
+ids read from the path."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.pagination import CursorCodec
+from shared.runtime import Runtime
+from shared.web.auth import CurrentPrincipal
+from shared.web.state import get_runtime
+
+Refusal = Callable[[], Exception]
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def get_session(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> AsyncIterator[AsyncSession]:
     """A session for this request; the service commits, anything uncommitted is rolled back."""
-    async with request.app.state.runtime.sessions() as session:
+    async with runtime.sessions() as session:
         yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def get_cursors(request: Request) -> CursorCodec:
-    """The process's cursor codec (one secret per service)."""
-    cursors: CursorCodec = request.app.state.runtime.cursors
-    return cursors
+def caller_user_id(refuse: Refusal) -> Callable[..., Awaitable[uuid.UUID]]:
+    """A dependency giving the caller's user id; auth sets `sub` to the account's uuid, and any
+    other subject is refused with `refuse()` (each service says what such a caller lacks)."""
+
+    async def user_id(principal: CurrentPrincipal) -> uuid.UUID:
+        try:
+            return uuid.UUID(principal.user_id)
+        except ValueError:
+            raise refuse() from None
+
+    return user_id
 
 
-CursorsDep = Annotated[CursorCodec, Depends(get_cursors)]
+def path_id(name: str, missing: Refusal) -> Callable[..., Awaitable[uuid.UUID]]:
+    """A dependency reading the path's `{name}` as a uuid; a malformed one names nothing, so it
+    is `missing()` (a 404), never a 422."""
+
+    async def parse(**path: str) -> uuid.UUID:
+        try:
+            return uuid.UUID(path[name])
+        except ValueError:
+            raise missing() from None
+
+    # FastAPI reads parameters from the signature: declare `{name}` as a path parameter.
+    parameter = inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[str, Path()]
+    )
+    cast(Any, parse).__signature__ = inspect.Signature([parameter])
+    return parse

@@ -42,17 +42,22 @@ async def _run(check: Check) -> dict[str, Any]:
     return {"status": "up", "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
-router = APIRouter(prefix="/health", tags=["health"], include_in_schema=False)
+def health_router(state_of: Callable[[Request], HealthState]) -> APIRouter:
+    """`/health/liveness` and `/health/readiness`, reading the state `state_of` finds."""
+    router = APIRouter(prefix="/health", tags=["health"], include_in_schema=False)
+
+    @router.get("/liveness")
+    async def liveness() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @router.get("/readiness")
+    async def readiness(request: Request) -> JSONResponse:
+        return await _readiness(state_of(request))
+
+    return router
 
 
-@router.get("/liveness")
-async def liveness() -> dict[str, str]:
-    return {"status": "alive"}
-
-
-@router.get("/readiness")
-async def readiness(request: Request) -> JSONResponse:
-    state: HealthState = request.app.state.health
+async def _readiness(state: HealthState) -> JSONResponse:
     names = [*state.required, *state.optional]
     results = await asyncio.gather(
         *(_run(c) for c in [*state.required.values(), *state.optional.values()])

@@ -1,0 +1,139 @@
+"""Logins and refreshes: credentials and refresh tokens in, a token pair out."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_service.errors import (
+    InvalidCredentials,
+    InvalidRefreshToken,
+    LoginThrottled,
+    RefreshTokenReused,
+)
+from auth_service.issuer import TokenIssuer, hash_refresh_token, new_refresh_token
+from auth_service.metrics import LOGIN_THROTTLED, LOGINS
+from auth_service.models import Account, Session
+from auth_service.repository import AuthRepository
+from auth_service.service.hashing import Passwords, unless_busy
+from auth_service.service.revoking import SessionRevoker, SessionRules
+from auth_service.throttle import LoginThrottle
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Who is calling, as far as the request tells: its address and user agent."""
+
+    address: str
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    """An access token, the refresh token that renews it, and the access token's lifetime."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class LoginService:
+    """Opens sessions from credentials and renews them from rotating refresh tokens."""
+
+    def __init__(
+        self,
+        *,
+        session: AsyncSession,
+        passwords: Passwords,
+        throttle: LoginThrottle,
+        issuer: TokenIssuer,
+        rules: SessionRules,
+    ) -> None:
+        self._session = session
+        self._passwords = passwords
+        self._throttle = throttle
+        self._issuer = issuer
+        self._rules = rules
+        self._accounts = AuthRepository(session=session)
+        self._revoker = SessionRevoker(repo=self._accounts, rules=rules)
+
+    async def login(self, *, login: str, password: str, client: ClientInfo) -> IssuedTokens:
+        """Throttled per account and address; unknown users cost the same time as wrong passwords."""
+        account = await self._accounts.account_by_login(login=login)
+        key = str(account.id) if account else f"unknown:{login.strip().lower()}"
+        decision = await unless_busy(self._throttle.check(account=key, address=client.address))
+        if not decision.allowed:
+            LOGINS.labels(outcome="throttled").inc()
+            LOGIN_THROTTLED.labels(reason=decision.reason or "unknown").inc()
+            raise LoginThrottled(
+                "Too many login attempts; retry later.",
+                headers={"Retry-After": str(decision.retry_after)},
+            )
+        if account is None:
+            await self._passwords.verify_nobody(password)
+        if account is None or not await self._passwords.verify(account.password_hash, password):
+            await unless_busy(self._throttle.record_failure(account=key, address=client.address))
+            LOGINS.labels(outcome="invalid_credentials").inc()
+            raise InvalidCredentials("Wrong username or password.")
+        LOGINS.labels(outcome="success").inc()
+        await unless_busy(self._throttle.record_success(account=key, address=client.address))
+        if self._passwords.needs_rehash(account.password_hash):
+            password_hash = await self._passwords.hash(password)
+            await self._accounts.set_password_hash(account=account, password_hash=password_hash)
+        now = datetime.now(UTC)
+        session = Session(
+            id=uuid.uuid4(),
+            account_id=account.id,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + self._rules.refresh_ttl,
+            user_agent=client.user_agent,
+            ip=client.address,
+        )
+        await self._accounts.insert_session(session=session)
+        refresh_token = await self._new_refresh_token(session.id)
+        await self._session.commit()
+        return self._tokens(account, session.id, refresh_token)
+
+    async def refresh(self, *, refresh_token: str) -> IssuedTokens:
+        """Rotate: the old token dies; a rotated token presented again revokes the session."""
+        token_hash = hash_refresh_token(refresh_token)
+        row = await self._accounts.refresh_token_for_update(token_hash=token_hash)
+        if row is None:
+            raise InvalidRefreshToken("The refresh token is not valid.")
+        now = datetime.now(UTC)
+        session = await self._accounts.session_by_id(session_id=row.session_id, for_update=True)
+        if session is None or session.revoked_at is not None or session.expires_at <= now:
+            raise InvalidRefreshToken("The refresh token is not valid.")
+        if row.rotated_at is not None:
+            if now - row.rotated_at <= self._rules.reuse_grace:
+                # The same client retrying concurrently: it already got the one new pair.
+                raise InvalidRefreshToken("The refresh token was already used.")
+            await self._revoker.revoke(
+                account_id=session.account_id, reason="refresh_reuse", only=session.id
+            )
+            await self._session.commit()
+            raise RefreshTokenReused("The refresh token was used twice; the session is revoked.")
+        account = await self._accounts.account_by_id(account_id=session.account_id)
+        if account is None:
+            raise InvalidRefreshToken("The refresh token is not valid.")
+        await self._accounts.mark_used(token=row, session=session, now=now)
+        new_token = await self._new_refresh_token(session.id)
+        await self._session.commit()
+        return self._tokens(account, session.id, new_token)
+
+    async def _new_refresh_token(self, session_id: uuid.UUID) -> str:
+        token, token_hash = new_refresh_token()
+        await self._accounts.insert_refresh_token(token_hash=token_hash, session_id=session_id)
+        return token
+
+    def _tokens(self, account: Account, session_id: uuid.UUID, refresh_token: str) -> IssuedTokens:
+        access = self._issuer.access_token(
+            user_id=account.id, session_id=session_id, roles=account.roles
+        )
+        return IssuedTokens(
+            access_token=access, refresh_token=refresh_token, expires_in=self._issuer.ttl_seconds
+        )

@@ -1,0 +1,18 @@
+"""What the auth service is, without starting it: what `migrate` needs."""
+
+from pathlib import Path
+
+from auth_service.models import EVENT_TABLES
+from shared.contracts import UserDeleted
+from shared.spec import ServiceSpec
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+SPEC = ServiceSpec(
+    name="auth",
+    title="Auth",
+    migrations_dir=MIGRATIONS_DIR,
+    event_tables=EVENT_TABLES,
+    consumes=(UserDeleted,),
+    requires_redis=True,  # login throttling lives there
+)

@@ -1,0 +1,17 @@
+"""What the files service is, without starting it: what `migrate` needs."""
+
+from pathlib import Path
+
+from files_service.models import EVENT_TABLES
+from shared.contracts import UserDeleted
+from shared.spec import ServiceSpec
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+SPEC = ServiceSpec(
+    name="files",
+    title="Files",
+    migrations_dir=MIGRATIONS_DIR,
+    event_tables=EVENT_TABLES,
+    consumes=(UserDeleted,),
+)

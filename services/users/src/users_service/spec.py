@@ -1,0 +1,17 @@
+"""What the users service is, without starting it: what `migrate` needs."""
+
+from pathlib import Path
+
+from shared.contracts import UserRegistered
+from shared.spec import ServiceSpec
+from users_service.models import EVENT_TABLES
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+SPEC = ServiceSpec(
+    name="users",
+    title="Users",
+    migrations_dir=MIGRATIONS_DIR,
+    event_tables=EVENT_TABLES,
+    consumes=(UserRegistered,),
+)

@@ -1,0 +1,1 @@
+"""aio-pika glue of the shared library: the broker connection, outbox relay, consumer and feeds."""
