@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -17,6 +18,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 from pydantic import SecretStr
 
 from shared.errors import ProblemError
+from shared.settings import ServiceSettings
 
 MAX_CURSOR_LENGTH = 512
 
@@ -125,3 +127,18 @@ async def paginate(
     if len(rows) <= limit:
         return Page(items=items, next_cursor=None)
     return Page(items=items, next_cursor=cursors.encode(Position.of(items[-1]), scope=scope))
+
+
+@dataclass(frozen=True)
+class PagingComponents:
+    """The per-process parts of a service that needs nothing of its own but a cursor codec."""
+
+    cursors: CursorCodec
+
+
+@contextlib.asynccontextmanager
+async def paging_components(
+    settings: ServiceSettings, _runtime: object
+) -> AsyncIterator[PagingComponents]:
+    """Built from the service's `CURSOR_SECRET` at start-up; nothing to release at shutdown."""
+    yield PagingComponents(cursors=CursorCodec.from_secret(settings.cursor_secret))

@@ -1,20 +1,9 @@
-"""The users service's per-process parts: built once at start-up, shared by requests and handlers."""
+"""The users service's per-process parts: built once at start-up, shared by requests and handlers.
 
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+Users needs nothing of its own but the cursor codec its listings sign with.
+"""
 
-from shared.pagination import CursorCodec
-from shared.runtime import Runtime
-from users_service.settings import Settings
+from shared.pagination import PagingComponents, paging_components
 
-
-@dataclass(frozen=True)
-class Components:
-    cursors: CursorCodec
-
-
-@contextlib.asynccontextmanager
-async def build_components(settings: Settings, _runtime: Runtime) -> AsyncIterator[Components]:
-    """Built when the process starts; nothing to release at shutdown."""
-    yield Components(cursors=CursorCodec.from_secret(settings.cursor_secret))
+Components = PagingComponents
+build_components = paging_components
