@@ -15,6 +15,7 @@ from shared.pagination import (
     Position,
     decode_cursor,
     encode_cursor,
+    paginate,
 )
 
 
@@ -84,3 +85,47 @@ def test_a_cursor_is_bound_to_its_filters_and_its_secret() -> None:
         codec.decode(cursor, scope="b")
     with pytest.raises(InvalidCursor):
         CursorCodec(b"another-secret-sixteen").decode(cursor, scope="a")
+
+
+class Row:
+    def __init__(self, n: int) -> None:
+        self.created_at = datetime(2026, 1, 1, tzinfo=UTC).replace(microsecond=n)
+        self.id = uuid.UUID(int=n)
+
+
+ROWS = [Row(n) for n in range(7, 0, -1)]  # newest first
+
+
+async def fetch(after: Position | None, count: int) -> list[Row]:
+    """Rows strictly after `after`, newest first, as a repository's keyset query returns them."""
+    older = [r for r in ROWS if after is None or (r.created_at, r.id) < tuple(after)]
+    return older[:count]
+
+
+async def test_paginate_walks_every_row_once_and_ends_with_no_cursor() -> None:
+    codec = CursorCodec(b"k" * 16)
+    seen: list[int] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page = await paginate(fetch, cursors=codec, cursor=cursor, limit=3, scope="s")
+        seen += [row.id.int for row in page.items]
+        pages += 1
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [7, 6, 5, 4, 3, 2, 1]
+    assert pages == 3
+
+
+async def test_paginate_gives_no_cursor_when_the_page_is_exactly_full() -> None:
+    page = await paginate(fetch, cursors=CursorCodec(b"k" * 16), cursor=None, limit=7)
+    assert len(page.items) == 7 and page.next_cursor is None
+
+
+async def test_paginate_refuses_a_cursor_issued_for_other_filters() -> None:
+    codec = CursorCodec(b"k" * 16)
+    first = await paginate(fetch, cursors=codec, cursor=None, limit=2, scope="mine")
+    assert first.next_cursor is not None
+    with pytest.raises(InvalidCursor):
+        await paginate(fetch, cursors=codec, cursor=first.next_cursor, limit=2, scope="theirs")

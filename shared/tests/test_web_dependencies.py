@@ -1,0 +1,74 @@
+"""The shared route dependencies: the caller's user id and ids read from the path."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI
+
+from shared.errors import Forbidden, NotFound
+from shared.testing import asgi_client, assert_problem
+from shared.tokens import Principal
+from shared.web.auth import current_principal
+from shared.web.dependencies import caller_user_id, path_id
+from shared.web.problems import install_problem_handlers
+
+
+class NotAThing(NotFound):
+    def __init__(self) -> None:
+        super().__init__("There is no such thing.")
+
+
+class NotAPerson(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("Only people have things.")
+
+
+SUBJECT = {"sub": str(uuid.UUID(int=1))}
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    app = FastAPI()
+    install_problem_handlers(app)
+    SUBJECT["sub"] = str(uuid.UUID(int=1))
+    app.dependency_overrides[current_principal] = lambda: Principal(
+        user_id=SUBJECT["sub"], roles=frozenset(), session_id=None, token_id=None, expires_at=0
+    )
+
+    @app.get("/things/{thing_id}")
+    async def read_thing(
+        thing_id: Annotated[uuid.UUID, Depends(path_id("thing_id", NotAThing))],
+        owner: Annotated[uuid.UUID, Depends(caller_user_id(NotAPerson))],
+    ) -> dict[str, str]:
+        return {"thing": str(thing_id), "owner": str(owner)}
+
+    return app
+
+
+async def get(app: FastAPI, path: str) -> httpx.Response:
+    async with asgi_client(app) as client:
+        return await client.get(path)
+
+
+async def test_ids_come_through_as_uuids(app: FastAPI) -> None:
+    thing = uuid.uuid4()
+    response = await get(app, f"/things/{thing}")
+    assert response.json() == {"thing": str(thing), "owner": str(uuid.UUID(int=1))}
+
+
+async def test_a_malformed_path_id_names_nothing(app: FastAPI) -> None:
+    assert_problem(await get(app, "/things/not-a-uuid"), 404, "not_found")
+
+
+async def test_a_subject_that_is_no_user_id_is_refused_as_the_service_says(app: FastAPI) -> None:
+    SUBJECT["sub"] = "service-account"
+    assert_problem(await get(app, f"/things/{uuid.uuid4()}"), 403, "forbidden")
+
+
+def test_the_path_parameter_is_declared_in_openapi(app: FastAPI) -> None:
+    parameters = app.openapi()["paths"]["/things/{thing_id}"]["get"]["parameters"]
+    assert [(p["name"], p["in"]) for p in parameters] == [("thing_id", "path")]
