@@ -1,8 +1,9 @@
 """Revoked sessions, kept in each replica's memory so verifying a token costs no network trip.
 
-The auth database is the source of truth. Each replica merges a snapshot from it at start, after
-every broker reconnect and periodically, and applies `session.revoked` broadcasts in between; an
-entry lives until the last access token of its session has expired anyway.
+The token issuer's database is the source of truth. Each replica merges a snapshot from it (the
+URLs of the `REVOCATIONS_URL` setting, or the issuer's own database) at start, after every broker
+reconnect and periodically, and applies `session.revoked` broadcasts in between; an entry lives
+until the last access token of its session has expired anyway.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class RevocationList:
 
 
 async def fetch_snapshot(urls: Sequence[str], *, per_url_seconds: float = 3.0) -> dict[str, float]:
-    """The revoked sessions from the auth service's internal endpoint; tries each URL in turn."""
+    """The revoked sessions from the issuer's revocation endpoint; tries each URL in turn."""
     errors: list[str] = []
     async with httpx.AsyncClient(timeout=per_url_seconds) as client:
         for url in urls:

@@ -46,7 +46,7 @@ class ServiceSettings(BaseSettings):
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=30)
     revocations_url: str | None = Field(
         default=None,
-        description="Comma-separated URLs of auth's /internal/v1/revocations (tried in turn).",
+        description="Comma-separated URLs of the issuer's revocation snapshot (tried in turn).",
     )
     revocation_resync_seconds: float = Field(default=30.0, gt=0)
 
