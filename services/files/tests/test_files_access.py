@@ -128,7 +128,7 @@ async def test_a_limit_out_of_range_is_refused(
     assert_problem(response, 422, "validation_failed")
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "eyJ4IjoxfQ", "x" * 600])
+@pytest.mark.parametrize("cursor", ["garbage", "eyJ4IjoxfQ", "x" * 600, "x.é", "é"])
 async def test_a_cursor_not_issued_here_is_refused(
     client: httpx.AsyncClient, auth: Auth, owner: uuid.UUID, cursor: str
 ) -> None:

@@ -89,7 +89,9 @@ class CursorCodec:
         if len(cursor) > MAX_CURSOR_LENGTH:
             raise InvalidCursor("The cursor is not valid.")
         payload, _, mac = cursor.partition(".")
-        if not mac or not hmac.compare_digest(mac, self._mac(payload, scope)):
+        # compare_digest refuses non-ASCII text: compare bytes, so any input is a clean 400.
+        expected = self._mac(payload, scope).encode()
+        if not mac or not hmac.compare_digest(mac.encode(), expected):
             raise InvalidCursor("The cursor is not valid for this query.")
         return decode_cursor(payload)
 
