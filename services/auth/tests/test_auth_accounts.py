@@ -97,7 +97,11 @@ async def test_bad_registrations_are_4xx_problems(
     client: httpx.AsyncClient, fields: dict[str, Any], code: str
 ) -> None:
     response = await register(client, **fields)
-    assert_problem(response, 422, code)
+    body = assert_problem(response, 422, code)
+    # Every 422 says which field is wrong, whichever layer refused it.
+    assert body["errors"] and all(error["loc"][0] == "body" for error in body["errors"])
+    if code == "weak_password":
+        assert [error["loc"] for error in body["errors"]] == [["body", "password"]]
     assert "password123" not in response.text and "qwertyuiop" not in response.text
 
 

@@ -150,7 +150,8 @@ async def test_password_change_keeps_this_session_and_ends_the_others(
         json={"current_password": PASSWORD, "new_password": "password1"},
         headers=bearer(here),
     )
-    assert_problem(weak, 422, "weak_password")
+    errors = assert_problem(weak, 422, "weak_password")["errors"]
+    assert [error["loc"] for error in errors] == [["body", "new_password"]]
     changed = await client.post(
         "/api/v1/auth/password",
         json={"current_password": PASSWORD, "new_password": "another fine passphrase"},

@@ -28,9 +28,17 @@ class LoginThrottled(TooManyRequests):
 
 
 class WeakPasswordError(ProblemError):
+    """A 422 like any other: `errors` names the field and why (as validation failures do)."""
+
     status = 422
     code = "weak_password"
     title = "Unprocessable Content"
+
+    def __init__(self, reason: str, *, field: str) -> None:
+        super().__init__(
+            reason,
+            extra={"errors": [{"loc": ["body", field], "msg": reason, "type": self.code}]},
+        )
 
 
 class AuthBusy(ProblemError):

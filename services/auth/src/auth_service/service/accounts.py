@@ -58,7 +58,9 @@ class AccountService:
         account = await self._account(principal)
         if not await self._passwords.verify(account.password_hash, current_password):
             raise InvalidCredentials("The current password is wrong.")
-        self._passwords.check_policy(new_password, username=account.username, email=account.email)
+        self._passwords.check_policy(
+            new_password, username=account.username, email=account.email, field="new_password"
+        )
         await self._accounts.set_password_hash(
             account=account, password_hash=await self._passwords.hash(new_password)
         )

@@ -43,9 +43,12 @@ class Passwords:
         return self._hasher.needs_rehash(password_hash)
 
     @staticmethod
-    def check_policy(password: str, *, username: str, email: str) -> None:
-        """Refuse a password that is short, common or made of the account's own names (422)."""
+    def check_policy(
+        password: str, *, username: str, email: str, field: str = "password"
+    ) -> None:
+        """Refuse a password that is short, common or made of the account's own names (422 on
+        the request's `field`)."""
         try:
             check_password_policy(password, username=username, email=email)
         except WeakPassword as exc:
-            raise WeakPasswordError(str(exc)) from None
+            raise WeakPasswordError(str(exc), field=field) from None
