@@ -174,6 +174,8 @@ async def test_a_cursor_edited_by_hand_is_refused(
         {"tag": "a\u0000b"},
         {"due_before": "2026-01-01T00:00:00"},
         {"due_before": "soon"},
+        {"due_before": "2687851"},
+        {"due_before": "1.5e9"},
     ],
     ids=str,
 )

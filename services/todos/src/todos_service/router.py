@@ -6,12 +6,12 @@ Every response carrying one todo carries its ETag, the strong tag of its version
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 
 from todos_service.dependencies import IfMatch, OwnerId, PathTodoId, TodoServiceDep
 from todos_service.etags import etag
 from todos_service.models import Todo
 from todos_service.schemas import (
+    Moment,
     Priority,
     Tag,
     TodoCreate,
@@ -47,7 +47,7 @@ async def list_todos(
     completed: Annotated[bool | None, Query()] = None,
     priority: Annotated[Priority | None, Query()] = None,
     tag: Annotated[Tag | None, Query()] = None,
-    due_before: Annotated[AwareDatetime | None, Query()] = None,
+    due_before: Annotated[Moment | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query()] = None,
 ) -> TodoPage:

@@ -1,5 +1,6 @@
 """What the todos API reads and writes."""
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,8 +18,11 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 T = TypeVar("T")
+
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 
 MAX_TAGS = 20
 MAX_ATTACHMENTS = 20
@@ -32,10 +36,16 @@ def _storable(value: str) -> str:
 
 
 def _iso_text(value: Any) -> Any:
-    # Lax mode would read a number as a Unix time; the contract is an ISO 8601 string.
-    if isinstance(value, int | float):
+    # Lax mode would read a number (or a string of digits, as in a query) as a Unix time; the
+    # contract is an ISO 8601 string.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
         raise ValueError("must be an ISO 8601 date-time with a UTC offset")
     return value
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    # "Absent" is not a value a client can send: the schema shows no default of null.
+    schema.pop("default", None)
 
 
 def _distinct(values: Sequence[T]) -> list[T]:
@@ -81,13 +91,18 @@ class TodoUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Title | None = None
+    # Optional but never null: the schema leaves `null` out where the validator refuses it.
+    title: Title | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
     description: Description | None = None
-    priority: Priority | None = None
-    completed: StrictBool | None = None
+    priority: Priority | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+    completed: StrictBool | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=_no_default
+    )
     due_at: Moment | None = None
-    tags: Tags | None = None
-    attachment_ids: AttachmentIds | None = None
+    tags: Tags | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+    attachment_ids: AttachmentIds | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=_no_default
+    )
 
     @field_validator("title", "priority", "completed", "tags", "attachment_ids")
     @classmethod
