@@ -57,10 +57,14 @@ def throttle(redis: Redis, prefix: str, clock: FakeClock) -> LoginThrottle:
     return LoginThrottle(redis, ThrottleRules(), key_prefix=prefix, now=clock)
 
 
-async def fail(throttle: LoginThrottle, *, account: str = ACCOUNT, address: str) -> None:
+async def fail(
+    throttle: LoginThrottle, *, account: str = ACCOUNT, address: str, device: str | None = None
+) -> Decision:
     """One wrong password, checked first as the login endpoint will."""
-    assert await throttle.check(account=account, address=address) == Decision(allowed=True)
-    await throttle.record_failure(account=account, address=address)
+    decision = await throttle.check(account=account, address=address, device=device)
+    assert decision.allowed, decision
+    await throttle.record_failure(account=account, address=address, decision=decision)
+    return decision
 
 
 def test_rules_refuse_nonsense() -> None:
@@ -117,7 +121,7 @@ async def test_success_resets_the_pair(throttle: LoginThrottle) -> None:
     for _ in range(4):
         await fail(throttle, address=OWNER)
     assert (await throttle.check(account=ACCOUNT, address=OWNER)).allowed
-    await throttle.record_success(account=ACCOUNT, address=OWNER)
+    await throttle.record_success(account=ACCOUNT, address=OWNER, decision=Decision(allowed=True))
     for _ in range(4):
         await fail(throttle, address=OWNER)
     assert (await throttle.check(account=ACCOUNT, address=OWNER)).allowed
@@ -148,42 +152,81 @@ async def test_account_slows_down_with_growing_delays(
     assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60]
 
 
-async def test_hourly_cap_on_password_checks(throttle: LoginThrottle, clock: FakeClock) -> None:
-    # Successful checks count too (ASVS V2.2.1 limits checks), and a success does not reset them.
-    for i in range(100):
-        address = f"192.0.2.{i % 250}"
-        assert (await throttle.check(account=ACCOUNT, address=address)).allowed
-        await throttle.record_success(account=ACCOUNT, address=address)
-        clock.advance(1)
-    clock.advance(-1)
+async def test_hourly_cap_on_failed_password_checks(
+    redis: Redis, prefix: str, clock: FakeClock
+) -> None:
+    rules = ThrottleRules(account_max_checks=20, account_max_delay_seconds=1)
+    throttle = LoginThrottle(redis, rules, key_prefix=prefix, now=clock)
+    # A client that logs in over and over (a test runner, a service account) is never capped.
+    for i in range(150):
+        decision = await throttle.check(account=ACCOUNT, address=OWNER)
+        assert decision.allowed, (i, decision)
+        await throttle.record_success(account=ACCOUNT, address=OWNER, decision=decision)
+    # Failed checks from everywhere are: 20 in the hour, then none until the oldest leaves it.
+    for i in range(20):
+        clock.advance(1)  # past the (shortened) delay
+        await fail(throttle, address=f"192.0.2.{i}")
+    clock.advance(1)
     refused = await throttle.check(account=ACCOUNT, address=OWNER)
-    # the first check (at START) leaves the hour at START + 3600; now is START + 99
-    assert refused == Decision(allowed=False, retry_after=3501, reason="account_hourly_limit")
-    clock.advance(3501)
+    # the first failure (at START + 1) leaves the hour at START + 3601; now is START + 21
+    assert refused == Decision(allowed=False, retry_after=3580, reason="account_hourly_limit")
+    clock.advance(3580)
     assert (await throttle.check(account=ACCOUNT, address=OWNER)).allowed
-    assert not (await throttle.check(account=ACCOUNT, address=OWNER)).allowed
 
 
 async def test_concurrent_checks_cannot_share_a_free_slot(
-    redis: Redis, prefix: str, clock: FakeClock
+    throttle: LoginThrottle, clock: FakeClock
 ) -> None:
-    throttle = LoginThrottle(
-        redis, ThrottleRules(account_max_checks=5), key_prefix=prefix, now=clock
-    )
+    for i in range(10):  # the soft limit: from now on each check waits for the previous one
+        await fail(throttle, address=f"198.51.100.{i}")
+    clock.advance(60)
     decisions = await asyncio.gather(
         *(throttle.check(account=ACCOUNT, address=f"192.0.2.{i}") for i in range(40))
     )
-    assert sum(decision.allowed for decision in decisions) == 5
+    assert sum(decision.allowed for decision in decisions) == 1
+
+
+async def test_a_known_device_is_not_slowed_by_guessing_elsewhere(
+    throttle: LoginThrottle, clock: FakeClock
+) -> None:
+    # Guesses from many places: the account is delayed for every unknown client...
+    for i in range(20):
+        clock.advance(60)
+        await fail(throttle, address=f"192.0.2.{i}")
+    assert not (await throttle.check(account=ACCOUNT, address=OWNER)).allowed
+    # ...but the owner's device goes ahead at once, again and again.
+    for _ in range(3):
+        decision = await throttle.check(account=ACCOUNT, address=OWNER, device="phone")
+        assert (decision.allowed, decision.trusted_device) == (True, True)
+        await throttle.record_success(account=ACCOUNT, address=OWNER, decision=decision)
+
+
+async def test_failures_on_a_device_token_lock_only_that_token(
+    throttle: LoginThrottle, clock: FakeClock
+) -> None:
+    for _ in range(5):
+        assert (await fail(throttle, address=ATTACKER, device="stolen")).trusted_device
+    # The token is spent: its holder is an unknown client again (and its failures so far did
+    # not count against the account or the pair).
+    after = await throttle.check(account=ACCOUNT, address=ATTACKER, device="stolen")
+    assert (after.allowed, after.trusted_device) == (True, False)
+    other = await throttle.check(account=ACCOUNT, address=OWNER, device="laptop")
+    assert (other.allowed, other.trusted_device) == (True, True)
+    clock.advance(15 * 60)  # the window passes: the token is trusted again
+    again = await throttle.check(account=ACCOUNT, address=ATTACKER, device="stolen")
+    assert again.trusted_device
 
 
 async def test_keys_expire(throttle: LoginThrottle, redis: Redis, prefix: str) -> None:
     for _ in range(5):
         await fail(throttle, address=ATTACKER)
     keys = [key.decode() async for key in redis.scan_iter(match=f"{prefix}:*")]
-    assert len(keys) == 3  # the pair's failures, the account's failures and checks
+    await fail(throttle, address=ATTACKER, device="d")
+    keys = [key.decode() async for key in redis.scan_iter(match=f"{prefix}:*")]
+    assert len(keys) == 4  # the pair's, the device's and the account's failures, and checks
     for key in keys:
         ttl = await redis.ttl(key)
-        window = 15 * 60 if ":pair:" in key else 60 * 60
+        window = 15 * 60 if ":pair:" in key or ":device:" in key else 60 * 60
         assert 0 < ttl <= window, (key, ttl)
 
 
@@ -209,9 +252,13 @@ async def test_unreachable_redis_fails_closed() -> None:
         with pytest.raises(ThrottleUnavailable):
             await throttle.check(account=ACCOUNT, address=OWNER)
         with pytest.raises(ThrottleUnavailable):
-            await throttle.record_failure(account=ACCOUNT, address=OWNER)
+            await throttle.record_failure(
+                account=ACCOUNT, address=OWNER, decision=Decision(allowed=True)
+            )
         # a login that already succeeded is not turned into an error by a failed reset
-        await throttle.record_success(account=ACCOUNT, address=OWNER)
+        await throttle.record_success(
+            account=ACCOUNT, address=OWNER, decision=Decision(allowed=True)
+        )
         assert time.monotonic() - started < 10
     finally:
         await client.aclose()

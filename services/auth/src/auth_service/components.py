@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from auth_service.client_address import IPNetwork, parse_trusted_proxies
+from auth_service.devices import DeviceTokens
 from auth_service.issuer import TokenIssuer, load_private_key
 from auth_service.passwords import AsyncPasswordHasher, HashParams
 from auth_service.schemas import JsonWebKeySet
@@ -29,6 +30,9 @@ class Components:
     trusted_proxies: Sequence[IPNetwork]
     jwks: JsonWebKeySet
     """Every key tokens may be signed with, as published at /.well-known/jwks.json."""
+    devices: DeviceTokens
+    secure_cookies: bool
+    """Cookies only over HTTPS (everywhere but local development and tests)."""
 
 
 @contextlib.asynccontextmanager
@@ -66,6 +70,11 @@ async def build_components(settings: Settings, runtime: Runtime) -> AsyncIterato
         jwks=JsonWebKeySet.model_validate(
             {"keys": [public_jwk(key, kid) for kid, key in public_keys.items()]}
         ),
+        devices=DeviceTokens(
+            settings.device_token_secret.get_secret_value().encode(),
+            ttl_seconds=settings.device_token_ttl_days * 24 * 3600,
+        ),
+        secure_cookies=settings.environment == "production",
     )
     try:
         await _ensure_first_admin(settings, runtime, components)

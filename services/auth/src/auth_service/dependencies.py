@@ -24,6 +24,7 @@ def get_login_service(session: SessionDep, components: ComponentsDep) -> LoginSe
         throttle=components.throttle,
         issuer=components.issuer,
         rules=components.rules,
+        devices=components.devices,
     )
 
 

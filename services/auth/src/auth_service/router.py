@@ -1,9 +1,9 @@
 """HTTP routes of the auth service (thin: status codes, headers, schemas)."""
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Cookie, Header, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -19,6 +19,7 @@ from auth_service.schemas import (
     AccountRead,
     JsonWebKeySet,
     LoginRequest,
+    LoginTokens,
     Me,
     PasswordChange,
     RefreshRequest,
@@ -33,6 +34,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 public_router = APIRouter(tags=["auth"])
 internal_router = APIRouter(prefix="/internal/v1", include_in_schema=False)
 
+DEVICE_COOKIE = "device_token"
 NO_STORE = {"Cache-Control": "no-store"}  # RFC 6749 §5.1: token responses are never cached
 
 _LOGIN_BODY: dict[str, Any] = {
@@ -48,6 +50,7 @@ _LOGIN_BODY: dict[str, Any] = {
                         "username": {"type": "string"},
                         "password": {"type": "string", "format": "password"},
                         "grant_type": {"type": "string", "enum": ["password"]},
+                        "device_token": {"type": "string"},
                     },
                 }
             },
@@ -64,16 +67,37 @@ async def register(body: AccountCreate, service: AccountServiceDep) -> AccountRe
     return AccountRead(id=account.id, email=account.email, username=account.username)
 
 
-@router.post("/login", response_model=TokenPair, openapi_extra=_LOGIN_BODY)
+@router.post("/login", response_model=LoginTokens, openapi_extra=_LOGIN_BODY)
 async def login(
-    request: Request, response: Response, service: LoginServiceDep, client: ClientDep
-) -> TokenPair:
+    request: Request,
+    response: Response,
+    service: LoginServiceDep,
+    client: ClientDep,
+    components: ComponentsDep,
+    device_header: Annotated[str | None, Header(alias="X-Device-Token")] = None,
+    device_cookie: Annotated[str | None, Cookie(alias=DEVICE_COOKIE)] = None,
+) -> LoginTokens:
     """JSON {username, password}, or the OAuth2 password form (Swagger's Authorize button)."""
     credentials = await _login_body(request)
     tokens = await service.login(
-        login=credentials.username, password=credentials.password, client=client
+        login=credentials.username,
+        password=credentials.password,
+        client=client,
+        device_token=credentials.device_token or device_header or device_cookie,
     )
-    return _token_pair(tokens, response)
+    assert tokens.device_token is not None
+    # Browsers keep it as a cookie only this endpoint sees; API clients get it in the body.
+    response.set_cookie(
+        DEVICE_COOKIE,
+        tokens.device_token,
+        max_age=components.devices.ttl_seconds,
+        path=f"{router.prefix}/login",
+        secure=components.secure_cookies,
+        httponly=True,
+        samesite="strict",
+    )
+    pair = _token_pair(tokens, response)
+    return LoginTokens(**pair.model_dump(), device_token=tokens.device_token)
 
 
 @router.post("/refresh", response_model=TokenPair)
@@ -164,8 +188,9 @@ async def _login_body(request: Request) -> LoginRequest:
     try:
         if content_type == "application/x-www-form-urlencoded":
             form = await request.form()
+            fields = ("username", "password", "device_token")
             return LoginRequest.model_validate(
-                {"username": form.get("username"), "password": form.get("password")}
+                {name: form[name] for name in fields if name in form}
             )
         return LoginRequest.model_validate_json(await request.body())
     except ValidationError as exc:

@@ -41,6 +41,12 @@ class Me(AccountRead):
 class LoginRequest(Strict):
     username: str = Field(min_length=1, max_length=320, description="The username or the email.")
     password: str = Field(min_length=1, max_length=1024)
+    device_token: str | None = Field(
+        default=None,
+        max_length=256,
+        description="The device token an earlier login gave this client (also accepted as the "
+        "X-Device-Token header or the device_token cookie).",
+    )
 
 
 class RefreshRequest(Strict):
@@ -57,6 +63,13 @@ class TokenPair(BaseModel):
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - RFC 6749 token type
     expires_in: int
+
+
+class LoginTokens(TokenPair):
+    device_token: str = Field(
+        description="Send it with later logins: a client known to the account is not slowed down "
+        "by wrong guesses made elsewhere."
+    )
 
 
 class SessionRead(BaseModel):

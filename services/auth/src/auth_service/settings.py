@@ -5,6 +5,8 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
+DEV_DEVICE_TOKEN_SECRET = "local-development-device-token-secret"  # noqa: S105 - refused in production
+
 
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore", frozen=True)
@@ -30,6 +32,11 @@ class Settings(ServiceSettings):
     login_pair_max_failures: int = Field(default=5, ge=1)
     login_pair_window_seconds: int = Field(default=15 * 60, ge=60)
     login_account_hourly_checks: int = Field(default=100, ge=10)
+    device_token_secret: SecretStr = Field(
+        default=SecretStr(DEV_DEVICE_TOKEN_SECRET),
+        description="Signs device tokens (clients known to an account); the same on every replica.",
+    )
+    device_token_ttl_days: int = Field(default=365, ge=1, le=3650)
     trusted_proxies: str = Field(
         default="127.0.0.1/32,::1/128",
         description="Networks whose X-Forwarded-For is believed (the gateway's addresses).",
@@ -38,6 +45,15 @@ class Settings(ServiceSettings):
     admin_email: str | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _refuse_dev_device_secret_in_production(self) -> "Settings":
+        if (
+            self.environment == "production"
+            and self.device_token_secret.get_secret_value() == DEV_DEVICE_TOKEN_SECRET
+        ):
+            raise ValueError("set DEVICE_TOKEN_SECRET: the development default is refused")
+        return self
 
     @model_validator(mode="after")
     def _admin_all_or_nothing(self) -> "Settings":

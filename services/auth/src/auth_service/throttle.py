@@ -1,31 +1,32 @@
 """Layered brute-force throttling of password checks, in Redis, shared by every replica.
 
-Two layers, both sliding windows kept as sorted sets of timestamps:
+Clients come in two kinds (OWASP's device-cookie pattern, see `devices`):
 
-- per (account, client address) pair: `pair_max_failures` failures within `pair_window_seconds`
-  block that pair until the oldest counted failure leaves the window. The attacker's address is
-  blocked for that account; the owner, on another address, is not.
-- per account, from every address together: after `account_soft_limit` failures within
-  `account_window_seconds`, each further check must wait 2^(failures - soft_limit) seconds (at
-  most `account_max_delay_seconds`) after the account's previous check, and at
-  `account_max_checks` checks in the window every check is refused until the window frees
-  (OWASP ASVS 4.0.3 V2.2.1). Delays instead of a lock-out: an attacker can slow an account down,
-  never shut its owner out for long.
+- a client with a valid device token for the account (it logged in to it before) is limited only
+  by its own failures: `pair_max_failures` within `pair_window_seconds` lock that device token,
+  after which the client counts as unknown. Guessing from anywhere else never slows it down.
+- any other client meets two layers, both sliding windows kept as sorted sets of timestamps:
+  - per (account, client address) pair: `pair_max_failures` failures within
+    `pair_window_seconds` block that pair until the oldest counted failure leaves the window.
+  - per account, from every unknown client together: after `account_soft_limit` failures within
+    `account_window_seconds`, each further check must wait 2^(failures - soft_limit) seconds (at
+    most `account_max_delay_seconds`) after the account's previous check, and at
+    `account_max_checks` failed checks in the window every check is refused until the window
+    frees (OWASP ASVS V2.2.1). Successful logins do not count towards that cap.
 
 `check` decides and records the check in one Lua script, so concurrent requests cannot all slip
 through the same free slot; a refused check records nothing, so hammering a locked pair or a
-delayed account never extends the block. A success clears only the pair's failures: the
-account-wide counts measure the pressure on the account from everywhere, which one good login
-does not end — clearing them would hand a distributed attacker a fresh allowance each time the
-owner logs in, and the ASVS cap counts every check, successful or not.
+delayed account never extends the block. A success clears only the pair's (or the device's)
+failures: the account-wide counts measure the pressure on the account from everywhere, which one
+good login does not end.
 
 Fails closed: when Redis does not answer, `check` and `record_failure` raise
 `ThrottleUnavailable` (the service answers 503), because password checks without throttling are
 exactly what an attacker would wait for, and auth's readiness already requires Redis.
 `record_success` only logs: a failed reset leaves failures that expire by themselves.
 
-Keys hold sha256 digests of the account and address, never the values, and expire with their
-window; the account digest is a hash tag, so one account's keys share a Redis Cluster slot.
+Keys hold sha256 digests of the account, address and device, never the values, and expire with
+their window; the account digest is a hash tag, so one account's keys share a Redis Cluster slot.
 """
 
 from __future__ import annotations
@@ -47,14 +48,23 @@ logger = logging.getLogger(__name__)
 
 ThrottleReason = Literal["pair_locked", "account_delay", "account_hourly_limit"]
 
-# KEYS: pair failures, account failures, account checks.
-# ARGV: now, member, pair window, pair max failures, account window, account max checks,
-#       soft limit, max delay.
+# KEYS: pair failures, account failures, account checks, device failures.
+# ARGV: now, member, pair window, pair max failures, account window, account max failed checks,
+#       soft limit, max delay, "1" when the client holds a device token for the account.
 _CHECK = """
 local now = tonumber(ARGV[1])
 local pair_window, pair_max = tonumber(ARGV[3]), tonumber(ARGV[4])
 local account_window, account_max = tonumber(ARGV[5]), tonumber(ARGV[6])
 local soft_limit, max_delay = tonumber(ARGV[7]), tonumber(ARGV[8])
+
+if ARGV[9] == '1' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - pair_window)
+  if redis.call('ZCARD', KEYS[4]) < pair_max then
+    redis.call('ZADD', KEYS[3], now, ARGV[2])
+    redis.call('EXPIRE', KEYS[3], account_window)
+    return {1, 0, '', 1}
+  end
+end
 
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - pair_window)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - account_window)
@@ -75,21 +85,21 @@ if pair_failures >= pair_max then
   deny(freed_in(KEYS[1], pair_failures, pair_max, pair_window), 'pair_locked')
 end
 local checks = redis.call('ZCARD', KEYS[3])
-if checks >= account_max then
-  deny(freed_in(KEYS[3], checks, account_max, account_window), 'account_hourly_limit')
-end
 local failures = redis.call('ZCARD', KEYS[2])
+if failures >= account_max then
+  deny(freed_in(KEYS[2], failures, account_max, account_window), 'account_hourly_limit')
+end
 if failures >= soft_limit and checks > 0 then
   local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
   deny(tonumber(last[2]) + math.min(2 ^ (failures - soft_limit), max_delay) - now, 'account_delay')
 end
 
 if reason ~= '' then
-  return {0, math.ceil(wait), reason}
+  return {0, math.ceil(wait), reason, 0}
 end
 redis.call('ZADD', KEYS[3], now, ARGV[2])
 redis.call('EXPIRE', KEYS[3], account_window)
-return {1, 0, ''}
+return {1, 0, '', 0}
 """
 
 
@@ -117,6 +127,10 @@ class Decision:
     allowed: bool
     retry_after: int = 0
     reason: ThrottleReason | None = None
+    device: str | None = None
+    """The device token id the client presented (if any)."""
+    trusted_device: bool = False
+    """The check went ahead on the strength of that device token."""
 
 
 class ThrottleUnavailable(Exception):
@@ -129,7 +143,8 @@ class LoginThrottle:
 
     `account` is the caller's normalised account key (the user id, or for unknown users the
     lower-cased name they typed, so unknown accounts are throttled like real ones and their
-    existence does not show); `address` is the client address (see `client_address`).
+    existence does not show); `address` is the client address (see `client_address`); `device`
+    the id of a device token the client holds for this account, if any.
     """
 
     def __init__(
@@ -148,12 +163,12 @@ class LoginThrottle:
         self._timeout = timeout_seconds
         self._check = redis.register_script(_CHECK)
 
-    async def check(self, *, account: str, address: str) -> Decision:
-        """Allow a password check unless the pair is locked or the account must slow down; an
-        allowed check is recorded against the account at once."""
+    async def check(self, *, account: str, address: str, device: str | None = None) -> Decision:
+        """Allow a password check unless the client's device, or (for unknown clients) the pair
+        or the account, must slow down; an allowed check is recorded at once."""
         rules = self._rules
         now = self._now()
-        pair, failures, checks = self._keys(account, address)
+        pair, failures, checks, device_failures = self._keys(account, address, device)
         args: list[str | int] = [
             repr(now),
             _member(now),
@@ -163,28 +178,38 @@ class LoginThrottle:
             rules.account_max_checks,
             rules.account_soft_limit,
             rules.account_max_delay_seconds,
+            "1" if device else "0",
         ]
-        allowed, retry_after, reason = await self._call(
-            "check", self._check(keys=[pair, failures, checks], args=args)
+        allowed, retry_after, reason, trusted = await self._call(
+            "check", self._check(keys=[pair, failures, checks, device_failures], args=args)
         )
         if allowed:
-            return Decision(allowed=True)
+            return Decision(allowed=True, device=device, trusted_device=bool(trusted))
         text = reason.decode() if isinstance(reason, bytes) else str(reason)
         return Decision(
-            allowed=False, retry_after=max(1, int(retry_after)), reason=cast(ThrottleReason, text)
+            allowed=False,
+            retry_after=max(1, int(retry_after)),
+            reason=cast(ThrottleReason, text),
+            device=device,
         )
 
-    async def record_failure(self, *, account: str, address: str) -> None:
-        """Count a wrong password against the pair and the account."""
+    async def record_failure(self, *, account: str, address: str, decision: Decision) -> None:
+        """Count a wrong password against the device token the check trusted, else against the
+        pair and the account."""
         rules = self._rules
         now = self._now()
         member = _member(now)
-        pair, failures, _ = self._keys(account, address)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for key, window, keep in (
+        pair, failures, _, device_failures = self._keys(account, address, decision.device)
+        counted = (
+            [(device_failures, rules.pair_window_seconds, rules.pair_max_failures)]
+            if decision.trusted_device
+            else [
                 (pair, rules.pair_window_seconds, rules.pair_max_failures),
                 (failures, rules.account_window_seconds, rules.account_max_checks),
-            ):
+            ]
+        )
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for key, window, keep in counted:
                 pipe.zadd(key, {member: now})
                 pipe.zremrangebyscore(key, "-inf", now - window)
                 # Never more entries than any decision reads, whatever the caller does.
@@ -192,16 +217,22 @@ class LoginThrottle:
                 pipe.expire(key, window)
             await self._call("record_failure", pipe.execute())
 
-    async def record_success(self, *, account: str, address: str) -> None:
-        """Forget the pair's failures (the account-wide counts stay: see the module docstring)."""
-        pair, _, _ = self._keys(account, address)
-        # Logged by _call; the pair's failures expire with their window anyway.
+    async def record_success(self, *, account: str, address: str, decision: Decision) -> None:
+        """Forget the pair's and the device's failures (the account-wide counts stay: see the
+        module docstring)."""
+        pair, _, _, device_failures = self._keys(account, address, decision.device)
+        # Logged by _call; the failures expire with their window anyway.
         with contextlib.suppress(ThrottleUnavailable):
-            await self._call("record_success", self._redis.delete(pair))
+            await self._call("record_success", self._redis.delete(pair, device_failures))
 
-    def _keys(self, account: str, address: str) -> tuple[str, str, str]:
+    def _keys(self, account: str, address: str, device: str | None) -> tuple[str, str, str, str]:
         base = f"{self._prefix}:{{{_digest(account)}}}"
-        return f"{base}:pair:{_digest(address)}", f"{base}:failures", f"{base}:checks"
+        return (
+            f"{base}:pair:{_digest(address)}",
+            f"{base}:failures",
+            f"{base}:checks",
+            f"{base}:device:{_digest(device or '')}",
+        )
 
     async def _call(self, operation: str, awaitable: Any) -> Any:
         try:

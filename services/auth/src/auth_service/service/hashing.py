@@ -43,9 +43,7 @@ class Passwords:
         return self._hasher.needs_rehash(password_hash)
 
     @staticmethod
-    def check_policy(
-        password: str, *, username: str, email: str, field: str = "password"
-    ) -> None:
+    def check_policy(password: str, *, username: str, email: str, field: str = "password") -> None:
         """Refuse a password that is short, common or made of the account's own names (422 on
         the request's `field`)."""
         try:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth_service.devices import DeviceTokens
 from auth_service.errors import (
     InvalidCredentials,
     InvalidRefreshToken,
@@ -33,11 +35,13 @@ class ClientInfo:
 
 @dataclass(frozen=True)
 class IssuedTokens:
-    """An access token, the refresh token that renews it, and the access token's lifetime."""
+    """An access token, the refresh token that renews it, and the access token's lifetime; a
+    login adds the device token that makes this client known to the account."""
 
     access_token: str
     refresh_token: str
     expires_in: int
+    device_token: str | None = None
 
 
 class LoginService:
@@ -51,20 +55,29 @@ class LoginService:
         throttle: LoginThrottle,
         issuer: TokenIssuer,
         rules: SessionRules,
+        devices: DeviceTokens,
     ) -> None:
         self._session = session
         self._passwords = passwords
         self._throttle = throttle
         self._issuer = issuer
         self._rules = rules
+        self._devices = devices
         self._accounts = AuthRepository(session=session)
         self._revoker = SessionRevoker(repo=self._accounts, rules=rules)
 
-    async def login(self, *, login: str, password: str, client: ClientInfo) -> IssuedTokens:
-        """Throttled per account and address; unknown users cost the same time as wrong passwords."""
+    async def login(
+        self, *, login: str, password: str, client: ClientInfo, device_token: str | None = None
+    ) -> IssuedTokens:
+        """Throttled per device token, or for unknown clients per account and address; unknown
+        users cost the same time as wrong passwords. A success makes the client known."""
         account = await self._accounts.account_by_login(login=login)
         key = str(account.id) if account else f"unknown:{login.strip().lower()}"
-        decision = await unless_busy(self._throttle.check(account=key, address=client.address))
+        device = self._devices.read(device_token)
+        known = device.device_id if device and account and device.account_id == account.id else None
+        decision = await unless_busy(
+            self._throttle.check(account=key, address=client.address, device=known)
+        )
         if not decision.allowed:
             LOGINS.labels(outcome="throttled").inc()
             LOGIN_THROTTLED.labels(reason=decision.reason or "unknown").inc()
@@ -75,11 +88,17 @@ class LoginService:
         if account is None:
             await self._passwords.verify_nobody(password)
         if account is None or not await self._passwords.verify(account.password_hash, password):
-            await unless_busy(self._throttle.record_failure(account=key, address=client.address))
+            await unless_busy(
+                self._throttle.record_failure(
+                    account=key, address=client.address, decision=decision
+                )
+            )
             LOGINS.labels(outcome="invalid_credentials").inc()
             raise InvalidCredentials("Wrong username or password.")
         LOGINS.labels(outcome="success").inc()
-        await unless_busy(self._throttle.record_success(account=key, address=client.address))
+        await unless_busy(
+            self._throttle.record_success(account=key, address=client.address, decision=decision)
+        )
         if self._passwords.needs_rehash(account.password_hash):
             password_hash = await self._passwords.hash(password)
             await self._accounts.set_password_hash(account=account, password_hash=password_hash)
@@ -96,7 +115,9 @@ class LoginService:
         await self._accounts.insert_session(session=session)
         refresh_token = await self._new_refresh_token(session.id)
         await self._session.commit()
-        return self._tokens(account, session.id, refresh_token)
+        tokens = self._tokens(account, session.id, refresh_token)
+        device_token = self._devices.issue(account_id=account.id, device_id=known)
+        return dataclasses.replace(tokens, device_token=device_token)
 
     async def refresh(self, *, refresh_token: str) -> IssuedTokens:
         """Rotate: the old token dies; a rotated token presented again revokes the session."""
