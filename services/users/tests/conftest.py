@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.contracts import UserRegistered
+from shared.contracts import FileUploaded, UserRegistered
 from shared.events import DomainEvent
 from shared.messaging.consumer import Handler
 from shared.testing import (
@@ -37,6 +37,8 @@ from users_service.settings import Settings
 from users_service.spec import MIGRATIONS_DIR
 
 Sessions = async_sessionmaker[AsyncSession]
+Deliver = Callable[[DomainEvent], Awaitable[None]]
+Upload = Callable[[uuid.UUID], Awaitable[uuid.UUID]]
 Auth = Callable[..., dict[str, str]]
 Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
 
@@ -105,6 +107,37 @@ def register(
         )
         await apply_event(sessions, handlers[UserRegistered], event, producer="auth")
         return user_id
+
+    return run
+
+
+@pytest.fixture
+def deliver(sessions: Sessions, handlers: dict[type[DomainEvent], Handler]) -> Deliver:
+    """Hand an event to its handler in a transaction, as the consumer runs it."""
+
+    async def run(event: DomainEvent) -> None:
+        await apply_event(sessions, handlers[type(event)], event, producer="files")
+
+    return run
+
+
+@pytest.fixture
+def upload(deliver: Deliver) -> Upload:
+    """A `file.uploaded` for a new file of `owner_id`; returns the file's id."""
+
+    async def run(owner_id: uuid.UUID) -> uuid.UUID:
+        file_id = uuid.uuid4()
+        await deliver(
+            FileUploaded(
+                file_id=file_id,
+                owner_id=owner_id,
+                filename="me.png",
+                content_type="image/png",
+                size=10,
+                sha256="0" * 64,
+            )
+        )
+        return file_id
 
     return run
 

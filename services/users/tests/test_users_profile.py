@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.contracts import UserRegistered
+from shared.contracts import FileDeleted, FileUploaded, UserRegistered
 from shared.events import DomainEvent
 from shared.messaging.consumer import Handler
 from shared.testing import assert_problem, broken_outbox_write
@@ -32,12 +32,14 @@ PUBLIC_FIELDS = {"id", "username", "display_name", "bio", "avatar_file_id", "cre
 Register = Callable[..., Awaitable[uuid.UUID]]
 Auth = Callable[..., dict[str, str]]
 Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
+Upload = Callable[[uuid.UUID], Awaitable[uuid.UUID]]
+Deliver = Callable[[DomainEvent], Awaitable[None]]
 
 
 def test_the_service_consumes_user_registered(
     handlers: dict[type[DomainEvent], Handler],
 ) -> None:
-    assert list(SPEC.consumes) == [UserRegistered] == list(handlers)
+    assert set(SPEC.consumes) == {UserRegistered, FileUploaded, FileDeleted} == set(handlers)
 
 
 async def test_registration_creates_the_profile(
@@ -82,11 +84,11 @@ async def test_a_subject_that_is_not_a_user_id_has_no_profile(
 
 
 async def test_patch_changes_only_the_fields_sent_and_null_clears(
-    client: httpx.AsyncClient, register: Register, auth: Auth
+    client: httpx.AsyncClient, register: Register, auth: Auth, upload: Upload
 ) -> None:
     user_id = await register()
     headers = auth(user_id)
-    avatar = str(uuid.uuid4())
+    avatar = str(await upload(user_id))
 
     first = await client.patch(ME, headers=headers, json={"display_name": "Ann", "bio": "Hi."})
     assert first.status_code == 200, first.text
@@ -123,10 +125,10 @@ async def test_display_name_is_trimmed_and_limits_are_inclusive(
 
 
 async def test_patch_publishes_profile_updated_in_the_same_transaction(
-    client: httpx.AsyncClient, register: Register, auth: Auth, outbox: Outbox
+    client: httpx.AsyncClient, register: Register, auth: Auth, outbox: Outbox, upload: Upload
 ) -> None:
     user_id = await register()
-    avatar = uuid.uuid4()
+    avatar = await upload(user_id)
     body = {"display_name": "Ann", "avatar_file_id": str(avatar)}
     assert (await client.patch(ME, headers=auth(user_id), json=body)).status_code == 200
     [envelope] = await outbox("user.profile_updated")
@@ -267,3 +269,52 @@ async def test_public_profile_of_an_unknown_or_malformed_id_is_not_found(
     assert_problem(
         await client.get(f"/api/v1/users/{user_id}", headers=auth(uuid.uuid4())), 404, "not_found"
     )
+
+
+async def test_an_avatar_must_be_a_live_file_of_ones_own(
+    client: httpx.AsyncClient, register: Register, auth: Auth, upload: Upload, deliver: Deliver
+) -> None:
+    user_id, other = await register(), await register()
+    theirs, gone = await upload(other), await upload(user_id)
+    await deliver(FileDeleted(file_id=gone, owner_id=user_id))
+    for file_id in (theirs, gone, uuid.uuid4()):
+        response = await client.patch(
+            ME, headers=auth(user_id), json={"avatar_file_id": str(file_id)}
+        )
+        body = assert_problem(response, 422, "invalid_avatar")
+        assert [error["loc"] for error in body["errors"]] == [["body", "avatar_file_id"]]
+    assert (await client.get(ME, headers=auth(user_id))).json()["avatar_file_id"] is None
+
+
+async def test_a_deleted_file_stops_being_an_avatar_and_cannot_come_back(
+    client: httpx.AsyncClient,
+    register: Register,
+    auth: Auth,
+    upload: Upload,
+    deliver: Deliver,
+    outbox: Outbox,
+) -> None:
+    user_id = await register()
+    avatar = await upload(user_id)
+    patched = await client.patch(ME, headers=auth(user_id), json={"avatar_file_id": str(avatar)})
+    assert patched.status_code == 200, patched.text
+    await deliver(FileDeleted(file_id=avatar, owner_id=user_id))
+    await deliver(FileDeleted(file_id=avatar, owner_id=user_id))  # a redelivery changes nothing
+    assert (await client.get(ME, headers=auth(user_id))).json()["avatar_file_id"] is None
+    cleared = [
+        e for e in await outbox("user.profile_updated") if e["data"]["user_id"] == str(user_id)
+    ]
+    assert [e["data"]["avatar_file_id"] for e in cleared] == [str(avatar), None]
+    # A late upload event finds the tombstone: the file never comes back.
+    await deliver(
+        FileUploaded(
+            file_id=avatar,
+            owner_id=user_id,
+            filename="me.png",
+            content_type="image/png",
+            size=10,
+            sha256="0" * 64,
+        )
+    )
+    again = await client.patch(ME, headers=auth(user_id), json={"avatar_file_id": str(avatar)})
+    assert_problem(again, 422, "invalid_avatar")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import make_metadata
 from shared.events import define_event_tables
+from shared.ownership import define_known_files
 
 
 class Base(DeclarativeBase):
@@ -26,6 +27,7 @@ class Base(DeclarativeBase):
 
 
 EVENT_TABLES = define_event_tables(Base.metadata)
+KNOWN_FILES = define_known_files(Base.metadata)
 
 PRIORITIES = ("low", "medium", "high")
 
@@ -87,18 +89,14 @@ class Todo(Base):
 
 
 class KnownFile(Base):
-    """The todos service's read model of file ownership, fed by `file.uploaded` and `file.deleted`.
+    """The todos service's read model of file ownership, fed by `file.uploaded` and
+    `file.deleted` (see `shared.ownership`: deleted files stay as tombstones)."""
 
-    A `file.deleted` keeps the row as a tombstone (`deleted_at` set), also when it arrives before
-    the upload: a late or redelivered `file.uploaded` then finds the row and cannot revive the file.
-    """
+    __table__ = KNOWN_FILES
 
-    __tablename__ = "known_file"
-    __table_args__ = (Index("ix_known_file_owner_id", "owner_id"),)
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID]
     owner_id: Mapped[uuid.UUID]
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None]
 
 
 class TodoAttachment(Base):

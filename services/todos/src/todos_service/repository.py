@@ -1,7 +1,7 @@
 """Every SQL statement of the todos service."""
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Row, Select, delete, func, select, tuple_, update
@@ -9,8 +9,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import DomainEvent, record_event
+from shared.ownership import KnownFiles
 from shared.pagination import Position
-from todos_service.models import EVENT_TABLES, KnownFile, Todo, TodoAttachment
+from todos_service.models import EVENT_TABLES, KNOWN_FILES, Todo, TodoAttachment
 from todos_service.schemas import TodoFilters
 
 PRODUCER = "todos"
@@ -131,55 +132,8 @@ class TodoRepository:
         await record_event(self._session, EVENT_TABLES.outbox, event, producer=PRODUCER)
 
 
-class KnownFileRepository:
-    """The read model of which user owns which file, with tombstones for deleted files."""
+class KnownFileRepository(KnownFiles):
+    """The read model of which user owns which file, in the todos database."""
 
     def __init__(self, *, session: AsyncSession) -> None:
-        self._session = session
-
-    async def insert_if_absent(self, *, file_id: uuid.UUID, owner_id: uuid.UUID) -> None:
-        """Record a live file unless the id is known already, alive or as a tombstone."""
-        await self._session.execute(
-            insert(KnownFile)
-            .values(id=file_id, owner_id=owner_id)
-            .on_conflict_do_nothing(index_elements=[KnownFile.id])
-        )
-
-    async def bury(self, *, file_id: uuid.UUID, owner_id: uuid.UUID) -> None:
-        """Mark the file deleted, creating its tombstone if its upload has not arrived yet.
-
-        The upsert locks the row exclusively, so it waits for writers that hold it FOR SHARE.
-        """
-        statement = insert(KnownFile).values(id=file_id, owner_id=owner_id, deleted_at=func.now())
-        await self._session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[KnownFile.id],
-                set_={"deleted_at": func.coalesce(KnownFile.deleted_at, func.now())},
-            )
-        )
-
-    async def lock_usable(
-        self, *, owner_id: uuid.UUID, file_ids: Collection[uuid.UUID]
-    ) -> set[uuid.UUID]:
-        """Which of `file_ids` are live files of `owner_id`, held FOR SHARE until commit.
-
-        The share lock keeps a concurrent `file.deleted` from burying a file between this check
-        and the attachment insert: it waits, then finds and detaches the new attachment.
-        """
-        if not file_ids:
-            return set()
-        usable = await self._session.scalars(
-            select(KnownFile.id)
-            .where(
-                KnownFile.id.in_(file_ids),
-                KnownFile.owner_id == owner_id,
-                KnownFile.deleted_at.is_(None),
-            )
-            .order_by(KnownFile.id)
-            .with_for_update(read=True)
-        )
-        return set(usable.all())
-
-    async def delete_owned_by(self, *, owner_id: uuid.UUID) -> None:
-        """Forget every file of `owner_id`, tombstones too; attachments to them go as well."""
-        await self._session.execute(delete(KnownFile).where(KnownFile.owner_id == owner_id))
+        super().__init__(session=session, table=KNOWN_FILES)

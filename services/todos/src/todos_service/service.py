@@ -153,7 +153,7 @@ class ForeignEventsService:
 
     async def file_uploaded(self, *, file_id: uuid.UUID, owner_id: uuid.UUID) -> None:
         """An uploaded file becomes attachable by its owner, unless a tombstone says it is gone."""
-        await self._files.insert_if_absent(file_id=file_id, owner_id=owner_id)
+        await self._files.add(file_id=file_id, owner_id=owner_id)
 
     async def file_deleted(self, *, file_id: uuid.UUID, owner_id: uuid.UUID) -> None:
         """A deleted file is tombstoned and leaves every todo, each bumped with its `todo.updated`."""

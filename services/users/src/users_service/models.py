@@ -3,11 +3,12 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, Text, func
+from sqlalchemy import DateTime, Index, String, Text, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import make_metadata
 from shared.events import define_event_tables
+from shared.ownership import define_known_files
 
 
 class Base(DeclarativeBase):
@@ -15,6 +16,8 @@ class Base(DeclarativeBase):
 
 
 EVENT_TABLES = define_event_tables(Base.metadata)
+# Which user owns which file, from file events: only one's own files can be one's avatar.
+KNOWN_FILES = define_known_files(Base.metadata)
 
 
 class Profile(Base):
@@ -24,6 +27,12 @@ class Profile(Base):
     __table_args__ = (
         # Serves the admin listing, newest first by (created_at, id), as a backward index scan.
         Index("ix_profile_created_at_id", "created_at", "id"),
+        # Finds the profiles a deleted file was the avatar of.
+        Index(
+            "ix_profile_avatar_file_id",
+            "avatar_file_id",
+            postgresql_where=text("avatar_file_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -9,8 +9,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import DomainEvent, record_event
+from shared.ownership import KnownFiles
 from shared.pagination import Position
-from users_service.models import EVENT_TABLES, Profile
+from users_service.models import EVENT_TABLES, KNOWN_FILES, Profile
 
 PRODUCER = "users"
 
@@ -55,6 +56,17 @@ class ProfileRepository:
         )
         return deleted.first() is not None
 
+    async def clear_avatar(self, *, file_id: uuid.UUID) -> Sequence[Profile]:
+        """Unset the avatar wherever it is `file_id`; the profiles changed."""
+        query = (
+            update(Profile)
+            .where(Profile.avatar_file_id == file_id)
+            .values(avatar_file_id=None, updated_at=func.now())
+            .returning(Profile)
+        )
+        result = await self._session.scalars(query, execution_options={"populate_existing": True})
+        return result.all()
+
     async def list_newest_first(self, *, after: Position | None, limit: int) -> Sequence[Profile]:
         """Up to `limit` profiles in (created_at DESC, id DESC) order, strictly after `after`."""
         query = select(Profile).order_by(Profile.created_at.desc(), Profile.id.desc()).limit(limit)
@@ -68,3 +80,10 @@ class ProfileRepository:
     async def record(self, *, event: DomainEvent) -> None:
         """Write `event` to the outbox in this transaction; it leaves only if the transaction commits."""
         await record_event(self._session, EVENT_TABLES.outbox, event, producer=PRODUCER)
+
+
+class KnownFileRepository(KnownFiles):
+    """The read model of which user owns which file, in the users database."""
+
+    def __init__(self, *, session: AsyncSession) -> None:
+        super().__init__(session=session, table=KNOWN_FILES)

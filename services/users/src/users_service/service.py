@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import UserDeleted, UserProfileUpdated
 from shared.pagination import CursorCodec, Page, Position, paginate
-from users_service.errors import ProfileNotFound
+from users_service.errors import InvalidAvatar, ProfileNotFound
 from users_service.models import Profile
-from users_service.repository import ProfileRepository
+from users_service.repository import KnownFileRepository, ProfileRepository
 from users_service.schemas import ProfileUpdate
 
 
@@ -20,6 +20,7 @@ class ProfileService:
         self._session = session
         self._cursors = cursors
         self._profiles = ProfileRepository(session=session)
+        self._files = KnownFileRepository(session=session)
 
     async def get_profile(self, *, user_id: uuid.UUID) -> Profile:
         """The profile of `user_id`, or ProfileNotFound."""
@@ -29,11 +30,20 @@ class ProfileService:
         return profile
 
     async def update_profile(self, *, user_id: uuid.UUID, update: ProfileUpdate) -> Profile:
-        """Only the fields sent change; a real change commits with its `user.profile_updated`."""
+        """Only the fields sent change; a real change commits with its `user.profile_updated`.
+        An avatar must be a live file of the user's own."""
+        sent = {name: getattr(update, name) for name in update.model_fields_set}
+        avatar = update.avatar_file_id
+        # The file before the profile, the order `file.deleted` takes its locks in; held FOR
+        # SHARE until commit, so the file cannot be deleted in between unnoticed.
+        usable = avatar is None or await self._files.lock_usable(
+            owner_id=user_id, file_ids=[avatar]
+        )
         profile = await self._profiles.get(user_id=user_id, for_update=True)
         if profile is None:
             raise ProfileNotFound()
-        sent = {name: getattr(update, name) for name in update.model_fields_set}
+        if avatar is not None and not usable:
+            raise InvalidAvatar(avatar)
         changed = {name: value for name, value in sent.items() if getattr(profile, name) != value}
         if not changed:
             # Nothing happened, so no event; committing only releases the row lock.
@@ -54,6 +64,7 @@ class ProfileService:
         """A profile is deleted once, together with its `user.deleted`; a second delete is not found."""
         if not await self._profiles.delete(user_id=user_id):
             raise ProfileNotFound()
+        await self._files.delete_owned_by(owner_id=user_id)
         await self._profiles.record(event=UserDeleted(user_id=user_id))
         await self._session.commit()
 
@@ -74,7 +85,25 @@ class ForeignEventsService:
 
     def __init__(self, *, session: AsyncSession) -> None:
         self._profiles = ProfileRepository(session=session)
+        self._files = KnownFileRepository(session=session)
 
     async def user_registered(self, *, user_id: uuid.UUID, email: str, username: str) -> None:
         """A registered account gets one profile; an existing one is left alone."""
         await self._profiles.insert_if_absent(user_id=user_id, email=email, username=username)
+
+    async def file_uploaded(self, *, file_id: uuid.UUID, owner_id: uuid.UUID) -> None:
+        """The owner may make the new file their avatar, unless a tombstone says it is gone."""
+        await self._files.add(file_id=file_id, owner_id=owner_id)
+
+    async def file_deleted(self, *, file_id: uuid.UUID, owner_id: uuid.UUID) -> None:
+        """A deleted file is tombstoned and stops being anyone's avatar, each with its
+        `user.profile_updated`."""
+        await self._files.bury(file_id=file_id, owner_id=owner_id)
+        for profile in await self._profiles.clear_avatar(file_id=file_id):
+            await self._profiles.record(
+                event=UserProfileUpdated(
+                    user_id=profile.id,
+                    display_name=profile.display_name,
+                    avatar_file_id=profile.avatar_file_id,
+                )
+            )

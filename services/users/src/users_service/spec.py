@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from shared.contracts import UserRegistered
+from shared.contracts import FileDeleted, FileUploaded, UserRegistered
 from shared.spec import ServiceSpec
 from users_service.models import EVENT_TABLES
 
@@ -13,5 +13,5 @@ SPEC = ServiceSpec(
     title="Users",
     migrations_dir=MIGRATIONS_DIR,
     event_tables=EVENT_TABLES,
-    consumes=(UserRegistered,),
+    consumes=(UserRegistered, FileUploaded, FileDeleted),
 )
