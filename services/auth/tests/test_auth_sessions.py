@@ -228,3 +228,16 @@ async def test_first_admin_is_created_once_from_settings(
             pair = await tokens(client, "root")
             me = (await client.get("/api/v1/auth/me", headers=bearer(pair))).json()
             assert me["roles"] == ["admin"] and me["email"] == "root@example.com"
+
+
+async def test_personal_answers_and_tokens_are_never_stored(client: httpx.AsyncClient) -> None:
+    account = await new_account(client)
+    pair = await tokens(client, account["username"])
+    answers = [
+        await client.get("/api/v1/auth/me", headers=bearer(pair)),
+        await client.get("/api/v1/auth/sessions", headers=bearer(pair)),
+        await refresh(client, pair["refresh_token"]),
+    ]
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["cache-control"] == "no-store", answer.request.url

@@ -58,6 +58,7 @@ async def test_the_whole_file_with_its_headers(get: Get) -> None:
             "x-content-type-options",
             "accept-ranges",
             "cache-control",
+            "content-security-policy",
         )
     } == {
         "content-type": "application/octet-stream",
@@ -67,6 +68,7 @@ async def test_the_whole_file_with_its_headers(get: Get) -> None:
         "x-content-type-options": "nosniff",
         "accept-ranges": "bytes",
         "cache-control": "private",
+        "content-security-policy": "default-src 'none'; sandbox",
     }
     assert "content-range" not in response.headers
 

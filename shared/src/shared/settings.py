@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from typing import Literal
 
-from pydantic import Field, PostgresDsn, SecretStr, model_validator
+from pydantic import Field, PostgresDsn, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["local", "test", "production"]
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 DEV_CURSOR_SECRET = "local-development-cursor-secret"  # noqa: S105 - refused in production
 
 
@@ -58,6 +60,10 @@ class ServiceSettings(BaseSettings):
         description="Signs pagination cursors; the same on every replica of the service.",
     )
     shutdown_drain_seconds: float = Field(default=0.0, ge=0, le=60)
+    cors_allowed_origins: str = Field(
+        default="",
+        description="Comma-separated exact origins browsers may call from (empty: CORS off).",
+    )
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> ServiceSettings:
@@ -68,6 +74,18 @@ class ServiceSettings(BaseSettings):
         ):
             raise ValueError("set CURSOR_SECRET: the development default is refused in production")
         return self
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _exact_origins(cls, value: str) -> str:
+        for origin in _split(value):
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"not an exact origin (scheme://host[:port]): {origin!r}")
+        return value
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return _split(self.cors_allowed_origins)
 
     @property
     def async_database_url(self) -> str:
@@ -80,3 +98,7 @@ class ServiceSettings(BaseSettings):
     def plain_database_url(self) -> str:
         """The DSN without a SQLAlchemy driver suffix, as asyncpg itself wants it (LISTEN)."""
         return "postgresql://" + self.async_database_url.partition("://")[2]
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Cookie, Header, Request, Response, status
+from fastapi import APIRouter, Cookie, Depends, Header, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -29,13 +29,15 @@ from auth_service.schemas import (
 )
 from auth_service.service import IssuedTokens
 from shared.web.auth import CurrentPrincipal
+from shared.web.dependencies import no_store
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 public_router = APIRouter(tags=["auth"])
 internal_router = APIRouter(prefix="/internal/v1", include_in_schema=False)
 
 DEVICE_COOKIE = "device_token"
-NO_STORE = {"Cache-Control": "no-store"}  # RFC 6749 §5.1: token responses are never cached
+# Tokens (RFC 6749 5.1) and personal data are answered with Cache-Control: no-store.
+PRIVATE = [Depends(no_store)]
 
 _LOGIN_BODY: dict[str, Any] = {
     "requestBody": {
@@ -67,7 +69,7 @@ async def register(body: AccountCreate, service: AccountServiceDep) -> AccountRe
     return AccountRead(id=account.id, email=account.email, username=account.username)
 
 
-@router.post("/login", response_model=LoginTokens, openapi_extra=_LOGIN_BODY)
+@router.post("/login", response_model=LoginTokens, openapi_extra=_LOGIN_BODY, dependencies=PRIVATE)
 async def login(
     request: Request,
     response: Response,
@@ -96,13 +98,13 @@ async def login(
         httponly=True,
         samesite="strict",
     )
-    pair = _token_pair(tokens, response)
+    pair = _token_pair(tokens)
     return LoginTokens(**pair.model_dump(), device_token=tokens.device_token)
 
 
-@router.post("/refresh", response_model=TokenPair)
-async def refresh(body: RefreshRequest, response: Response, service: LoginServiceDep) -> TokenPair:
-    return _token_pair(await service.refresh(refresh_token=body.refresh_token), response)
+@router.post("/refresh", response_model=TokenPair, dependencies=PRIVATE)
+async def refresh(body: RefreshRequest, service: LoginServiceDep) -> TokenPair:
+    return _token_pair(await service.refresh(refresh_token=body.refresh_token))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -126,7 +128,7 @@ async def change_password(
     )
 
 
-@router.get("/sessions", response_model=list[SessionRead])
+@router.get("/sessions", response_model=list[SessionRead], dependencies=PRIVATE)
 async def list_sessions(
     principal: CurrentPrincipal, service: SessionServiceDep
 ) -> list[SessionRead]:
@@ -152,7 +154,7 @@ async def delete_session(
     await service.revoke_session(principal=principal, session_id=session_id)
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, dependencies=PRIVATE)
 async def read_me(principal: CurrentPrincipal, service: AccountServiceDep) -> Me:
     account = await service.me(principal=principal)
     return Me(id=account.id, email=account.email, username=account.username, roles=account.roles)
@@ -174,8 +176,7 @@ async def list_revocations(service: SessionServiceDep) -> RevokedSessions:
     )
 
 
-def _token_pair(tokens: IssuedTokens, response: Response) -> TokenPair:
-    response.headers.update(NO_STORE)
+def _token_pair(tokens: IssuedTokens) -> TokenPair:
     return TokenPair(
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,

@@ -5,21 +5,24 @@ The `/me` routes come before `/{user_id}`, so "me" is never read as an id.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from shared.web.auth import CurrentPrincipal
+from shared.web.dependencies import no_store
 from users_service.dependencies import AdminPrincipal, CurrentUserId, PathUserId, ProfileServiceDep
 from users_service.schemas import ProfilePage, ProfileRead, ProfileUpdate, PublicProfileRead
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
+# The caller's own profile (with the email) is personal data: no cache keeps it.
+PRIVATE = [Depends(no_store)]
 
 
-@router.get("/me")
+@router.get("/me", dependencies=PRIVATE)
 async def get_my_profile(user_id: CurrentUserId, service: ProfileServiceDep) -> ProfileRead:
     return ProfileRead.model_validate(await service.get_profile(user_id=user_id))
 
 
-@router.patch("/me")
+@router.patch("/me", dependencies=PRIVATE)
 async def update_my_profile(
     body: ProfileUpdate, user_id: CurrentUserId, service: ProfileServiceDep
 ) -> ProfileRead:

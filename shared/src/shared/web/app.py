@@ -27,6 +27,7 @@ from shared.settings import ServiceSettings
 from shared.spec import ServiceSpec
 from shared.telemetry import tracing_enabled
 from shared.web.auth import CurrentPrincipal
+from shared.web.cors import install_cors
 from shared.web.health import health_router
 from shared.web.middleware import RequestContextMiddleware
 from shared.web.problems import install_problem_handlers
@@ -71,6 +72,8 @@ def create_service_app(service: ServiceApp[S, Any], settings: S) -> FastAPI:
     # Paths are a contract: `/todos/` is not `/todos`, and no redirect pretends otherwise.
     app.router.redirect_slashes = False
     install_problem_handlers(app)
+    # Inside the request context, so preflight answers carry the request id and headers too.
+    install_cors(app, settings.cors_origins)
     app.add_middleware(RequestContextMiddleware)
     if tracing_enabled():
         # Outermost, so the request span covers everything and the request's log line carries

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, cast
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.runtime import Runtime
@@ -27,6 +27,13 @@ async def get_session(
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def no_store(response: Response) -> None:
+    """For answers with personal data or credentials: no cache keeps them (RFC 9111 5.2.2.5).
+
+    Use as `dependencies=[Depends(no_store)]` on the route."""
+    response.headers["Cache-Control"] = "no-store"
 
 
 def caller_user_id(refuse: Refusal) -> Callable[..., Awaitable[uuid.UUID]]:

@@ -21,12 +21,16 @@ from shared.web.problems import problem_response
 logger = logging.getLogger("shared.access")
 
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# Every answer: never content-sniffed, never framed (a route may set a stricter policy itself).
+_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY")]
+_FRAMING_POLICY = (b"content-security-policy", b"frame-ancestors 'none'")
 # Probes and scrapes are frequent and uninteresting: counted, not logged.
 _QUIET_PREFIXES = ("/health/", "/metrics")
 
 
 class RequestContextMiddleware:
-    """Keeps or assigns X-Request-ID, echoes it back, logs one JSON line and records RED metrics."""
+    """Keeps or assigns X-Request-ID, echoes it back, adds the security headers every answer
+    carries, logs one JSON line and records RED metrics."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -51,10 +55,13 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers += [header for header in _SECURITY_HEADERS if header[0] not in names]
+                if _FRAMING_POLICY[0] not in names:
+                    headers.append(_FRAMING_POLICY)
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
             await send(message)
 
         HTTP_IN_FLIGHT.inc()
