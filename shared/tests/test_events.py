@@ -126,11 +126,14 @@ async def pending(db: dict[str, Any]) -> int:
 async def test_rolled_back_transaction_publishes_nothing(
     db: dict[str, Any], broker: Broker, topology: Topology, collector: Collector
 ) -> None:
-    envelope = await write_widget(db, "ghost", commit=False)
+    ghost = await write_widget(db, "ghost", commit=False)
     relay = relay_for(db, broker, topology)
     assert await relay.publish_pending() == 0
-    await asyncio.sleep(0.3)
-    assert str(envelope.id) not in collector.ids
+    # The queue keeps order: once an event committed later has arrived, the ghost would have too.
+    later = await write_widget(db, "after-the-ghost")
+    await relay.publish_pending()
+    await eventually(lambda: str(later.id) in collector.ids)
+    assert str(ghost.id) not in collector.ids
 
 
 async def test_committed_event_survives_a_crash_before_publishing(
@@ -169,21 +172,18 @@ async def test_crash_between_publish_and_mark_sent_has_one_effect(
             await super()._publish(*args)
             raise ConnectionError("crashed before marking the row as sent")
 
-    applied: list[uuid.UUID] = []
-
     async def handle(session: AsyncSession, _event: Any, envelope: Envelope) -> None:
         await session.execute(insert(effect).values(event_id=envelope.id))
-        applied.append(envelope.id)
 
-    task = await start(consumer_for(db, broker, topology, handle))
+    consumer = consumer_for(db, broker, topology, handle)
+    task = await start(consumer)
     try:
         envelope = await write_widget(db, "twice")
         assert await CrashAfterPublish(**relay_kwargs(db, broker, topology)).publish_pending() == 0
         assert await pending(db) == 1
         # The row is still pending, so the next (healthy) relay publishes it again.
         await eventually(lambda: relay_until_sent(db, broker, topology))
-        await eventually(lambda: envelope.id in applied)
-        await asyncio.sleep(0.5)  # a duplicate, if any, has had time to arrive
+        await eventually(lambda: consumer.finished.count(str(envelope.id)) >= 2)
     finally:
         task.cancel()
     async with db["sessions"]() as session:
@@ -214,13 +214,25 @@ async def relay_until_sent(db: dict[str, Any], broker: Broker, topology: Topolog
     return await pending(db) == 0
 
 
+class WatchedConsumer(EventConsumer):
+    """Notes each delivery it is done with, whatever the outcome (applied, duplicate, requeued)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.finished: list[str | None] = []
+
+    async def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        await super().on_message(message)
+        self.finished.append(message.message_id)
+
+
 def consumer_for(
     db: dict[str, Any],
     broker: Broker,
     topology: Topology,
     handler: Callable[[AsyncSession, Any, Envelope], Awaitable[None]],
-) -> EventConsumer:
-    return EventConsumer(
+) -> WatchedConsumer:
+    return WatchedConsumer(
         session_factory=db["sessions"],
         inbox=tables.inbox,
         broker=broker,
@@ -238,10 +250,13 @@ async def start(consumer: EventConsumer) -> asyncio.Task[None]:
     return task
 
 
-async def publish_raw(broker: Broker, topology: Topology, body: bytes, key: str) -> None:
+async def publish_raw(
+    broker: Broker, topology: Topology, body: bytes, key: str, *, message_id: str | None = None
+) -> None:
     channel = await (await broker.connection()).channel()
     exchange = await channel.get_exchange(topology.exchange)
-    await exchange.publish(aio_pika.Message(body=body, type=key), routing_key=key)
+    message = aio_pika.Message(body=body, type=key, message_id=message_id)
+    await exchange.publish(message, routing_key=key)
 
 
 async def dead_letters(broker: Broker, topology: Topology) -> list[bytes]:
@@ -265,14 +280,14 @@ async def test_same_event_delivered_twice_is_applied_once(
         await session.execute(insert(effect).values(event_id=envelope.id))
         calls.append(envelope.id)
 
-    task = await start(consumer_for(db, broker, topology, handle))
+    consumer = consumer_for(db, broker, topology, handle)
+    task = await start(consumer)
     try:
         envelope = Envelope.wrap(WidgetCreated(name="dup"), producer="test")
         body = envelope.model_dump_json().encode()
-        await publish_raw(broker, topology, body, "widget.created")
-        await publish_raw(broker, topology, body, "widget.created")
-        await eventually(lambda: envelope.id in calls)
-        await asyncio.sleep(0.5)
+        for _ in range(2):
+            await publish_raw(broker, topology, body, "widget.created", message_id=str(envelope.id))
+        await eventually(lambda: consumer.finished.count(str(envelope.id)) >= 2)
     finally:
         task.cancel()
     assert calls.count(envelope.id) == 1
@@ -374,9 +389,13 @@ async def test_two_relays_publish_each_event_once(
             pass
 
     await asyncio.gather(*(drain(relay) for relay in relays))
+    # Every publish, a duplicate included, is confirmed and so queued by now: once an event sent
+    # after them has arrived, all of them have.
+    later = await write_widget(db, "after-the-bulk")
+    await relays[0].publish_pending()
+    await eventually(lambda: str(later.id) in collector.ids)
     expected = {str(e.id) for e in envelopes}
-    await eventually(lambda: expected <= set(collector.ids))
-    await asyncio.sleep(0.3)
+    assert expected <= set(collector.ids)
     mine = [i for i in collector.ids if i in expected]
     assert len(mine) == len(expected)  # none twice
 
