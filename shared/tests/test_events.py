@@ -231,6 +231,7 @@ def consumer_for(
     broker: Broker,
     topology: Topology,
     handler: Callable[[AsyncSession, Any, Envelope], Awaitable[None]],
+    **kwargs: Any,
 ) -> WatchedConsumer:
     return WatchedConsumer(
         session_factory=db["sessions"],
@@ -239,8 +240,7 @@ def consumer_for(
         topology=topology,
         handlers={WidgetCreated: handler},
         prefetch=8,
-        retry_base_seconds=0.05,
-        retry_max_seconds=0.2,
+        **{"retry_base_seconds": 0.05, "retry_max_seconds": 0.2, **kwargs},
     )
 
 
@@ -259,15 +259,21 @@ async def publish_raw(
     await exchange.publish(message, routing_key=key)
 
 
-async def dead_letters(broker: Broker, topology: Topology) -> list[bytes]:
+async def dead_letters(broker: Broker, topology: Topology, *, at_least: int = 0) -> list[bytes]:
+    """Drain the dead-letter queue, waiting (bounded) until `at_least` messages have come."""
     channel = await (await broker.connection()).channel()
     queue = await channel.declare_queue(
         topology.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
     )
-    bodies = []
-    while (message := await queue.get(fail=False, timeout=5)) is not None:
-        bodies.append(message.body)
-        await message.ack()
+    bodies: list[bytes] = []
+
+    async def drained_enough() -> bool:
+        while (message := await queue.get(fail=False, timeout=5)) is not None:
+            bodies.append(message.body)
+            await message.ack()
+        return len(bodies) >= at_least
+
+    await eventually(drained_enough, message=f"fewer than {at_least} dead-lettered")
     return bodies
 
 
@@ -321,12 +327,12 @@ async def test_poison_messages_are_dead_lettered_and_consumption_goes_on(
         await eventually(lambda: "after-poison" in handled)
     finally:
         task.cancel()
-    dead = await dead_letters(broker, topology)
+    dead = await dead_letters(broker, topology, at_least=3)
     assert len(dead) == 3
     assert b"{not json" in dead
 
 
-async def test_failing_handler_is_retried_a_bounded_number_of_times(
+async def test_failing_handler_is_retried_with_growing_pauses_then_dead_lettered(
     db: dict[str, Any], broker: Broker, topology: Topology
 ) -> None:
     attempts: list[float] = []
@@ -335,20 +341,28 @@ async def test_failing_handler_is_retried_a_bounded_number_of_times(
         attempts.append(time.monotonic())
         raise RuntimeError("database is down")
 
-    task = await start(consumer_for(db, broker, topology, always_fails))
+    base, cap = 0.3, 0.6
+    consumer = consumer_for(
+        db, broker, topology, always_fails, retry_base_seconds=base, retry_max_seconds=cap
+    )
+    task = await start(consumer)
     try:
         doomed = Envelope.wrap(WidgetCreated(name="doomed"), producer="test")
         await publish_raw(broker, topology, doomed.model_dump_json().encode(), "widget.created")
-        await eventually(lambda: len(attempts) >= 3)
-        await asyncio.sleep(1.0)  # no further attempts once the limit is spent
+        # Dead-lettering follows the last attempt the limit allows: an extra one would be in by then.
+        dead = await dead_letters(broker, topology, at_least=1)
     finally:
         task.cancel()
-    # delivery_limit=2: the first delivery plus two redeliveries, then the dead-letter queue.
+    assert [json.loads(body)["id"] for body in dead] == [str(doomed.id)]
+    # delivery_limit=2: the first delivery plus two redeliveries.
     assert len(attempts) == 3
-    assert all(b > a for a, b in itertools.pairwise(attempts))
-    assert [json.loads(body)["id"] for body in await dead_letters(broker, topology)] == [
-        str(doomed.id)
-    ]
+    # A failure holds the message base * 2**attempt s (at most cap) before requeueing it. Load only
+    # lengthens a gap, so each is at least its pause; and the pause doubles, so the second gap is
+    # well over the first (1.25 times, not 2: room for a first redelivery slower than the second).
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
+    pauses = [min(base * 2**attempt, cap) for attempt in range(len(gaps))]
+    assert all(gap >= pause for gap, pause in zip(gaps, pauses, strict=True)), (gaps, pauses)
+    assert gaps[1] >= 1.25 * gaps[0], gaps
 
 
 async def test_transient_handler_failure_recovers_without_dead_lettering(
