@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import aio_pika
 import pytest
-from sqlalchemy import Column, Integer, String, Table, func, insert, select, update
+from sqlalchemy import Column, Integer, String, Table, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -41,6 +42,27 @@ class WidgetCreated(DomainEvent):
 
 
 _names = itertools.count()
+
+
+async def never(
+    check: Callable[[], object],
+    *,
+    within: float,
+    interval: float = 0.05,
+    message: str = "condition met",
+) -> None:
+    """Watch `check()` (awaited if it returns an awaitable) for `within` s; fail once it is truthy."""
+    # Belongs beside `eventually` in shared.testing.waiting once another test needs it.
+    deadline = time.monotonic() + within
+    while True:
+        outcome = check()
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        if outcome:
+            raise AssertionError(message)
+        if time.monotonic() > deadline:
+            return
+        await asyncio.sleep(interval)
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +95,8 @@ def relay_for(db: dict[str, Any], broker: Broker, topology: Topology, **kwargs: 
         outbox=tables.outbox,
         broker=broker,
         exchange=topology.exchange,
-        listen_dsn=db["dsn"],
         publish_timeout=2.0,
-        **{"poll_seconds": 0.2, **kwargs},
+        **{"listen_dsn": db["dsn"], "poll_seconds": 0.2, **kwargs},
     )
 
 
@@ -120,6 +141,16 @@ async def collector(broker: Broker, topology: Topology) -> Collector:
 async def pending(db: dict[str, Any]) -> int:
     async with db["sessions"]() as session:
         query = select(func.count()).where(tables.outbox.c.published_at.is_(None))
+        return int((await session.execute(query)).scalar_one())
+
+
+async def published(db: dict[str, Any], envelopes: Sequence[Envelope]) -> int:
+    """How many of `envelopes` the relay has marked as sent."""
+    async with db["sessions"]() as session:
+        query = select(func.count()).where(
+            tables.outbox.c.id.in_([e.id for e in envelopes]),
+            tables.outbox.c.published_at.is_not(None),
+        )
         return int((await session.execute(query)).scalar_one())
 
 
@@ -414,13 +445,28 @@ async def test_two_relays_publish_each_event_once(
     assert len(mine) == len(expected)  # none twice
 
 
+async def listening(db: dict[str, Any], application_name: str) -> bool:
+    """Whether the connection named `application_name` has run LISTEN (its latest statement)."""
+    async with db["sessions"]() as session:
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = :name AND query LIKE 'LISTEN %'"
+        )
+        return bool((await session.execute(query, {"name": application_name})).scalar_one())
+
+
 async def test_relay_is_woken_by_commit_not_by_polling(
     db: dict[str, Any], broker: Broker, topology: Topology, collector: Collector
 ) -> None:
-    relay = relay_for(db, broker, topology, poll_seconds=30)
+    name = f"relay-{uuid.uuid4().hex[:8]}"
+    listen_dsn = f"{db['dsn']}?application_name={name}"
+    relay = relay_for(db, broker, topology, poll_seconds=30, listen_dsn=listen_dsn)
     task = asyncio.create_task(relay.run())
     try:
-        await asyncio.sleep(1.0)  # LISTEN is set up and the first pass is done
+        await eventually(lambda: listening(db, name))
+        # Past its start-up passes too: an event written now has come through.
+        first = await write_widget(db, "first")
+        await eventually(lambda: str(first.id) in collector.ids)
         started = time.monotonic()
         envelope = await write_widget(db, "prompt")
         await eventually(lambda: str(envelope.id) in collector.ids, within=5)
@@ -448,7 +494,12 @@ async def test_events_written_while_the_broker_is_down_all_arrive(
         await asyncio.to_thread(servers.stop_broker)
         await eventually(lambda: not broker.connected)  # what readiness reports as degraded
         during = [await write_widget(db, f"during-outage-{i}") for i in range(20)]
-        await asyncio.sleep(1.0)
+        # Each commit wakes the relay and it polls every 0.5 s: it tries, and fails, meanwhile.
+        await never(
+            lambda: published(db, during),
+            within=1.0,
+            message="an event was marked sent while the broker was down",
+        )
         assert await pending(db) >= 20  # kept safe in the outbox
         await asyncio.to_thread(servers.start_broker)
         await eventually(lambda: {e.id for e in during} <= set(received), within=60)
