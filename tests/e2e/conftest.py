@@ -52,6 +52,16 @@ def eventually(
     return result
 
 
+def never(check: Callable[[], object], *, within: float, what: str, interval: float = 0.02) -> None:
+    """Call `check` for `within` s; fail the moment it returns something truthy."""
+    deadline = time.monotonic() + within
+    while True:
+        assert not check(), f"{what}, within {within} s"
+        if time.monotonic() > deadline:
+            return
+        time.sleep(interval)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
@@ -110,6 +120,12 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def eventually_fixture() -> Callable[..., object]:
     """`eventually(check, within=, what=)`: the one bounded wait of these tests."""
     return eventually
+
+
+@pytest.fixture(name="never", scope="session")
+def never_fixture() -> Callable[..., None]:
+    """`never(check, within=, what=)`: `check` stays falsy for the whole window."""
+    return never
 
 
 @pytest.fixture(scope="session")
