@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import aio_pika
 import pytest
-from sqlalchemy import Column, Integer, String, Table, func, insert, select, update
+from sqlalchemy import Column, Integer, String, Table, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -41,6 +42,27 @@ class WidgetCreated(DomainEvent):
 
 
 _names = itertools.count()
+
+
+async def never(
+    check: Callable[[], object],
+    *,
+    within: float,
+    interval: float = 0.05,
+    message: str = "condition met",
+) -> None:
+    """Watch `check()` (awaited if it returns an awaitable) for `within` s; fail once it is truthy."""
+    # Belongs beside `eventually` in shared.testing.waiting once another test needs it.
+    deadline = time.monotonic() + within
+    while True:
+        outcome = check()
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        if outcome:
+            raise AssertionError(message)
+        if time.monotonic() > deadline:
+            return
+        await asyncio.sleep(interval)
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +95,8 @@ def relay_for(db: dict[str, Any], broker: Broker, topology: Topology, **kwargs: 
         outbox=tables.outbox,
         broker=broker,
         exchange=topology.exchange,
-        listen_dsn=db["dsn"],
         publish_timeout=2.0,
-        **{"poll_seconds": 0.2, **kwargs},
+        **{"listen_dsn": db["dsn"], "poll_seconds": 0.2, **kwargs},
     )
 
 
@@ -123,14 +144,27 @@ async def pending(db: dict[str, Any]) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
+async def published(db: dict[str, Any], envelopes: Sequence[Envelope]) -> int:
+    """How many of `envelopes` the relay has marked as sent."""
+    async with db["sessions"]() as session:
+        query = select(func.count()).where(
+            tables.outbox.c.id.in_([e.id for e in envelopes]),
+            tables.outbox.c.published_at.is_not(None),
+        )
+        return int((await session.execute(query)).scalar_one())
+
+
 async def test_rolled_back_transaction_publishes_nothing(
     db: dict[str, Any], broker: Broker, topology: Topology, collector: Collector
 ) -> None:
-    envelope = await write_widget(db, "ghost", commit=False)
+    ghost = await write_widget(db, "ghost", commit=False)
     relay = relay_for(db, broker, topology)
     assert await relay.publish_pending() == 0
-    await asyncio.sleep(0.3)
-    assert str(envelope.id) not in collector.ids
+    # The queue keeps order: once an event committed later has arrived, the ghost would have too.
+    later = await write_widget(db, "after-the-ghost")
+    await relay.publish_pending()
+    await eventually(lambda: str(later.id) in collector.ids)
+    assert str(ghost.id) not in collector.ids
 
 
 async def test_committed_event_survives_a_crash_before_publishing(
@@ -169,21 +203,18 @@ async def test_crash_between_publish_and_mark_sent_has_one_effect(
             await super()._publish(*args)
             raise ConnectionError("crashed before marking the row as sent")
 
-    applied: list[uuid.UUID] = []
-
     async def handle(session: AsyncSession, _event: Any, envelope: Envelope) -> None:
         await session.execute(insert(effect).values(event_id=envelope.id))
-        applied.append(envelope.id)
 
-    task = await start(consumer_for(db, broker, topology, handle))
+    consumer = consumer_for(db, broker, topology, handle)
+    task = await start(consumer)
     try:
         envelope = await write_widget(db, "twice")
         assert await CrashAfterPublish(**relay_kwargs(db, broker, topology)).publish_pending() == 0
         assert await pending(db) == 1
         # The row is still pending, so the next (healthy) relay publishes it again.
         await eventually(lambda: relay_until_sent(db, broker, topology))
-        await eventually(lambda: envelope.id in applied)
-        await asyncio.sleep(0.5)  # a duplicate, if any, has had time to arrive
+        await eventually(lambda: consumer.finished.count(str(envelope.id)) >= 2)
     finally:
         task.cancel()
     async with db["sessions"]() as session:
@@ -214,21 +245,33 @@ async def relay_until_sent(db: dict[str, Any], broker: Broker, topology: Topolog
     return await pending(db) == 0
 
 
+class WatchedConsumer(EventConsumer):
+    """Notes each delivery it is done with, whatever the outcome (applied, duplicate, requeued)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.finished: list[str | None] = []
+
+    async def on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        await super().on_message(message)
+        self.finished.append(message.message_id)
+
+
 def consumer_for(
     db: dict[str, Any],
     broker: Broker,
     topology: Topology,
     handler: Callable[[AsyncSession, Any, Envelope], Awaitable[None]],
-) -> EventConsumer:
-    return EventConsumer(
+    **kwargs: Any,
+) -> WatchedConsumer:
+    return WatchedConsumer(
         session_factory=db["sessions"],
         inbox=tables.inbox,
         broker=broker,
         topology=topology,
         handlers={WidgetCreated: handler},
         prefetch=8,
-        retry_base_seconds=0.05,
-        retry_max_seconds=0.2,
+        **{"retry_base_seconds": 0.05, "retry_max_seconds": 0.2, **kwargs},
     )
 
 
@@ -238,21 +281,30 @@ async def start(consumer: EventConsumer) -> asyncio.Task[None]:
     return task
 
 
-async def publish_raw(broker: Broker, topology: Topology, body: bytes, key: str) -> None:
+async def publish_raw(
+    broker: Broker, topology: Topology, body: bytes, key: str, *, message_id: str | None = None
+) -> None:
     channel = await (await broker.connection()).channel()
     exchange = await channel.get_exchange(topology.exchange)
-    await exchange.publish(aio_pika.Message(body=body, type=key), routing_key=key)
+    message = aio_pika.Message(body=body, type=key, message_id=message_id)
+    await exchange.publish(message, routing_key=key)
 
 
-async def dead_letters(broker: Broker, topology: Topology) -> list[bytes]:
+async def dead_letters(broker: Broker, topology: Topology, *, at_least: int = 0) -> list[bytes]:
+    """Drain the dead-letter queue, waiting (bounded) until `at_least` messages have come."""
     channel = await (await broker.connection()).channel()
     queue = await channel.declare_queue(
         topology.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
     )
-    bodies = []
-    while (message := await queue.get(fail=False, timeout=5)) is not None:
-        bodies.append(message.body)
-        await message.ack()
+    bodies: list[bytes] = []
+
+    async def drained_enough() -> bool:
+        while (message := await queue.get(fail=False, timeout=5)) is not None:
+            bodies.append(message.body)
+            await message.ack()
+        return len(bodies) >= at_least
+
+    await eventually(drained_enough, message=f"fewer than {at_least} dead-lettered")
     return bodies
 
 
@@ -265,14 +317,14 @@ async def test_same_event_delivered_twice_is_applied_once(
         await session.execute(insert(effect).values(event_id=envelope.id))
         calls.append(envelope.id)
 
-    task = await start(consumer_for(db, broker, topology, handle))
+    consumer = consumer_for(db, broker, topology, handle)
+    task = await start(consumer)
     try:
         envelope = Envelope.wrap(WidgetCreated(name="dup"), producer="test")
         body = envelope.model_dump_json().encode()
-        await publish_raw(broker, topology, body, "widget.created")
-        await publish_raw(broker, topology, body, "widget.created")
-        await eventually(lambda: envelope.id in calls)
-        await asyncio.sleep(0.5)
+        for _ in range(2):
+            await publish_raw(broker, topology, body, "widget.created", message_id=str(envelope.id))
+        await eventually(lambda: consumer.finished.count(str(envelope.id)) >= 2)
     finally:
         task.cancel()
     assert calls.count(envelope.id) == 1
@@ -306,12 +358,12 @@ async def test_poison_messages_are_dead_lettered_and_consumption_goes_on(
         await eventually(lambda: "after-poison" in handled)
     finally:
         task.cancel()
-    dead = await dead_letters(broker, topology)
+    dead = await dead_letters(broker, topology, at_least=3)
     assert len(dead) == 3
     assert b"{not json" in dead
 
 
-async def test_failing_handler_is_retried_a_bounded_number_of_times(
+async def test_failing_handler_is_retried_with_growing_pauses_then_dead_lettered(
     db: dict[str, Any], broker: Broker, topology: Topology
 ) -> None:
     attempts: list[float] = []
@@ -320,20 +372,28 @@ async def test_failing_handler_is_retried_a_bounded_number_of_times(
         attempts.append(time.monotonic())
         raise RuntimeError("database is down")
 
-    task = await start(consumer_for(db, broker, topology, always_fails))
+    base, cap = 0.3, 0.6
+    consumer = consumer_for(
+        db, broker, topology, always_fails, retry_base_seconds=base, retry_max_seconds=cap
+    )
+    task = await start(consumer)
     try:
         doomed = Envelope.wrap(WidgetCreated(name="doomed"), producer="test")
         await publish_raw(broker, topology, doomed.model_dump_json().encode(), "widget.created")
-        await eventually(lambda: len(attempts) >= 3)
-        await asyncio.sleep(1.0)  # no further attempts once the limit is spent
+        # Dead-lettering follows the last attempt the limit allows: an extra one would be in by then.
+        dead = await dead_letters(broker, topology, at_least=1)
     finally:
         task.cancel()
-    # delivery_limit=2: the first delivery plus two redeliveries, then the dead-letter queue.
+    assert [json.loads(body)["id"] for body in dead] == [str(doomed.id)]
+    # delivery_limit=2: the first delivery plus two redeliveries.
     assert len(attempts) == 3
-    assert all(b > a for a, b in itertools.pairwise(attempts))
-    assert [json.loads(body)["id"] for body in await dead_letters(broker, topology)] == [
-        str(doomed.id)
-    ]
+    # A failure holds the message base * 2**attempt s (at most cap) before requeueing it. Load only
+    # lengthens a gap, so each is at least its pause; and the pause doubles, so the second gap is
+    # well over the first (1.25 times, not 2: room for a first redelivery slower than the second).
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
+    pauses = [min(base * 2**attempt, cap) for attempt in range(len(gaps))]
+    assert all(gap >= pause for gap, pause in zip(gaps, pauses, strict=True)), (gaps, pauses)
+    assert gaps[1] >= 1.25 * gaps[0], gaps
 
 
 async def test_transient_handler_failure_recovers_without_dead_lettering(
@@ -374,20 +434,39 @@ async def test_two_relays_publish_each_event_once(
             pass
 
     await asyncio.gather(*(drain(relay) for relay in relays))
+    # Every publish, a duplicate included, is confirmed and so queued by now: once an event sent
+    # after them has arrived, all of them have.
+    later = await write_widget(db, "after-the-bulk")
+    await relays[0].publish_pending()
+    await eventually(lambda: str(later.id) in collector.ids)
     expected = {str(e.id) for e in envelopes}
-    await eventually(lambda: expected <= set(collector.ids))
-    await asyncio.sleep(0.3)
+    assert expected <= set(collector.ids)
     mine = [i for i in collector.ids if i in expected]
     assert len(mine) == len(expected)  # none twice
+
+
+async def listening(db: dict[str, Any], application_name: str) -> bool:
+    """Whether the connection named `application_name` has run LISTEN (its latest statement)."""
+    async with db["sessions"]() as session:
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = :name AND query LIKE 'LISTEN %'"
+        )
+        return bool((await session.execute(query, {"name": application_name})).scalar_one())
 
 
 async def test_relay_is_woken_by_commit_not_by_polling(
     db: dict[str, Any], broker: Broker, topology: Topology, collector: Collector
 ) -> None:
-    relay = relay_for(db, broker, topology, poll_seconds=30)
+    name = f"relay-{uuid.uuid4().hex[:8]}"
+    listen_dsn = f"{db['dsn']}?application_name={name}"
+    relay = relay_for(db, broker, topology, poll_seconds=30, listen_dsn=listen_dsn)
     task = asyncio.create_task(relay.run())
     try:
-        await asyncio.sleep(1.0)  # LISTEN is set up and the first pass is done
+        await eventually(lambda: listening(db, name))
+        # Past its start-up passes too: an event written now has come through.
+        first = await write_widget(db, "first")
+        await eventually(lambda: str(first.id) in collector.ids)
         started = time.monotonic()
         envelope = await write_widget(db, "prompt")
         await eventually(lambda: str(envelope.id) in collector.ids, within=5)
@@ -415,7 +494,12 @@ async def test_events_written_while_the_broker_is_down_all_arrive(
         await asyncio.to_thread(servers.stop_broker)
         await eventually(lambda: not broker.connected)  # what readiness reports as degraded
         during = [await write_widget(db, f"during-outage-{i}") for i in range(20)]
-        await asyncio.sleep(1.0)
+        # Each commit wakes the relay and it polls every 0.5 s: it tries, and fails, meanwhile.
+        await never(
+            lambda: published(db, during),
+            within=1.0,
+            message="an event was marked sent while the broker was down",
+        )
         assert await pending(db) >= 20  # kept safe in the outbox
         await asyncio.to_thread(servers.start_broker)
         await eventually(lambda: {e.id for e in during} <= set(received), within=60)

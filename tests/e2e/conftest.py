@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import jwt
@@ -30,6 +31,35 @@ KEY_FILE = Path(
 )
 ISSUER = os.environ.get("E2E_JWT_ISSUER", "https://auth.suite.local")
 AUDIENCE = os.environ.get("E2E_JWT_AUDIENCE", "suite-api")
+
+T = TypeVar("T")
+
+
+def eventually(
+    check: Callable[[], T],
+    *,
+    within: float,
+    what: str | Callable[[], str],
+    interval: float = 0.02,
+) -> T:
+    """Call `check` until it returns something truthy, and return that; fail after `within` s."""
+    deadline = time.monotonic() + within
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            described = what if isinstance(what, str) else what()
+            raise AssertionError(f"{described}: not within {within} s")
+        time.sleep(interval)
+    return result
+
+
+def never(check: Callable[[], object], *, within: float, what: str, interval: float = 0.02) -> None:
+    """Call `check` for `within` s; fail the moment it returns something truthy."""
+    deadline = time.monotonic() + within
+    while True:
+        assert not check(), f"{what}, within {within} s"
+        if time.monotonic() > deadline:
+            return
+        time.sleep(interval)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -67,12 +97,14 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+
+    def started() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the suite exited before it was ready; see {log.name}")
+        return ready.exists()
+
     try:
-        deadline = time.monotonic() + 300
-        while not ready.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the suite did not start; see {log.name}")
-            time.sleep(0.5)
+        eventually(started, within=300, interval=0.5, what=f"the suite starting (log: {log.name})")
         yield BASE_URL
     finally:
         process.send_signal(signal.SIGTERM)
@@ -80,6 +112,20 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait(timeout=90)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# The test modules get the waits as fixtures: in pytest's importlib mode they cannot import a
+# helper module beside them.
+@pytest.fixture(name="eventually", scope="session")
+def eventually_fixture() -> Callable[..., object]:
+    """`eventually(check, within=, what=)`: the one bounded wait of these tests."""
+    return eventually
+
+
+@pytest.fixture(name="never", scope="session")
+def never_fixture() -> Callable[..., None]:
+    """`never(check, within=, what=)`: `check` stays falsy for the whole window."""
+    return never
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ import hashlib
 import os
 import secrets
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,14 +27,6 @@ def signed_in(client: httpx.Client) -> dict[str, Any]:
     ).json()
     pair = client.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD}).json()
     return {**account, "headers": {"Authorization": f"Bearer {pair['access_token']}"}}
-
-
-def eventually(check: Callable[[], Any], seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"{what}: not within {seconds}s"
-        time.sleep(0.05)
-    return result
 
 
 def upload(client: httpx.Client, user: dict[str, Any], name: str, data: bytes) -> httpx.Response:
@@ -105,7 +96,9 @@ def test_others_see_nothing_of_mine(
     assert stolen.status_code == 422 and stolen.json()["code"] == "invalid_attachment"
 
 
-def test_attachments_follow_file_events(client: httpx.Client, ann: dict[str, Any]) -> None:
+def test_attachments_follow_file_events(
+    client: httpx.Client, ann: dict[str, Any], eventually: Callable[..., Any]
+) -> None:
     file_id = upload(client, ann, "plan.txt", b"the plan").json()["id"]
 
     def attach() -> httpx.Response | None:
@@ -117,7 +110,7 @@ def test_attachments_follow_file_events(client: httpx.Client, ann: dict[str, Any
         return response if response.status_code == 201 else None
 
     # todos learns of the file from file.uploaded: no call to the files service.
-    todo = eventually(attach, 2.0, "todos accepting the new file").json()
+    todo = eventually(attach, within=2.0, what="todos accepting the new file").json()
     assert todo["attachment_ids"] == [file_id]
     assert client.delete(f"/api/v1/files/{file_id}", headers=ann["headers"]).status_code == 204
     detached = eventually(
@@ -128,8 +121,8 @@ def test_attachments_follow_file_events(client: httpx.Client, ann: dict[str, Any
             == []
             and r
         ),
-        2.0,
-        "file.deleted detaching the file",
+        within=2.0,
+        what="file.deleted detaching the file",
     )
     assert detached["version"] > todo["version"]
 
@@ -261,7 +254,7 @@ def test_oversized_uploads_are_refused_and_leave_nothing(
 
 
 def test_deleting_a_user_while_the_broker_is_down_purges_todos_and_files(
-    client: httpx.Client, mint_token: Callable[..., str]
+    client: httpx.Client, mint_token: Callable[..., str], eventually: Callable[..., Any]
 ) -> None:
     sys.path.insert(0, str(ROOT / "tools"))
     import infra
@@ -271,7 +264,9 @@ def test_deleting_a_user_while_the_broker_is_down_purges_todos_and_files(
         pytest.skip("stops the local suite's broker: only against the local stack")
     user = signed_in(client)
     eventually(
-        lambda: client.get("/api/v1/users/me", headers=user["headers"]).is_success, 2, "profile"
+        lambda: client.get("/api/v1/users/me", headers=user["headers"]).is_success,
+        within=2,
+        what="profile",
     )
     file_id = upload(client, user, "doomed.txt", b"bye").json()["id"]
     assert client.post(
@@ -294,17 +289,19 @@ def test_deleting_a_user_while_the_broker_is_down_purges_todos_and_files(
             and client.get("/api/v1/files", headers=look).json().get("items") == []
             and client.get(f"/api/v1/files/{file_id}", headers=look).status_code == 404
         ),
-        60,
-        "todos and files purged after the broker came back",
+        within=60,
+        what="todos and files purged after the broker came back",
     )
 
 
 def test_deleting_the_account_removes_todos_and_files_within_two_seconds(
-    client: httpx.Client, mint_token: Callable[..., str]
+    client: httpx.Client, mint_token: Callable[..., str], eventually: Callable[..., Any]
 ) -> None:
     user = signed_in(client)
     eventually(
-        lambda: client.get("/api/v1/users/me", headers=user["headers"]).is_success, 2, "profile"
+        lambda: client.get("/api/v1/users/me", headers=user["headers"]).is_success,
+        within=2,
+        what="profile",
     )
     file_id = upload(client, user, "gone.txt", b"bye").json()["id"]
     assert client.post("/api/v1/todos", json={"title": "gone"}, headers=user["headers"]).is_success
@@ -316,6 +313,6 @@ def test_deleting_the_account_removes_todos_and_files_within_two_seconds(
             client.get("/api/v1/todos", headers=look).json().get("items") == []
             and client.get(f"/api/v1/files/{file_id}", headers=look).status_code == 404
         ),
-        2.0,
-        "todos and files removed after the account was deleted",
+        within=2.0,
+        what="todos and files removed after the account was deleted",
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ TRACES = ROOT / ".state" / "local" / "traces"
 PASSWORD = "correct horse battery staple"
 
 
-def spans_of(trace_id: str) -> list[dict[str, object]]:
+def spans_of(trace_id: str) -> list[dict[str, Any]]:
     found = []
     for path in TRACES.glob("*.jsonl"):
         for line in path.read_text().splitlines():
@@ -25,7 +26,13 @@ def spans_of(trace_id: str) -> list[dict[str, object]]:
     return found
 
 
-def test_account_deletion_is_one_trace_across_all_services(client: httpx.Client) -> None:
+def services_in(spans: list[dict[str, Any]]) -> set[str]:
+    return {str(span["resource"]["attributes"]["service.name"]) for span in spans}
+
+
+def test_account_deletion_is_one_trace_across_all_services(
+    client: httpx.Client, eventually: Callable[..., Any]
+) -> None:
     if not TRACES.exists():
         pytest.skip("the suite under test does not write spans (SUITE_TRACES=1)")
     name = f"trace_{secrets.token_hex(4)}"
@@ -37,10 +44,11 @@ def test_account_deletion_is_one_trace_across_all_services(client: httpx.Client)
         "access_token"
     ]
     headers = {"Authorization": f"Bearer {token}"}
-    deadline = time.monotonic() + 5
-    while client.get("/api/v1/users/me", headers=headers).status_code != 200:
-        assert time.monotonic() < deadline, "profile never appeared"
-        time.sleep(0.05)
+    eventually(
+        lambda: client.get("/api/v1/users/me", headers=headers).status_code == 200,
+        within=5,
+        what="profile",
+    )
 
     trace_id = secrets.token_hex(16)
     traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
@@ -48,14 +56,17 @@ def test_account_deletion_is_one_trace_across_all_services(client: httpx.Client)
     assert deleted.status_code == 204
 
     wanted = {"users", "auth", "todos", "files"}
-    deadline = time.monotonic() + 15
-    while True:
+
+    def whole_trace() -> list[dict[str, Any]]:
         spans = spans_of(trace_id)
-        services = {str(s["resource"]["attributes"]["service.name"]) for s in spans}  # type: ignore[index]
-        if wanted <= services or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert wanted <= services, f"services in the trace: {sorted(services)}"
+        return spans if wanted <= services_in(spans) else []
+
+    spans = eventually(
+        whole_trace,
+        within=15,
+        interval=0.2,
+        what=lambda: f"services in the trace: {sorted(services_in(spans_of(trace_id)))}",
+    )
     names = {str(s["name"]) for s in spans}
     assert "user.deleted publish" in names
     assert "user.deleted process" in names
