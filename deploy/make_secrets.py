@@ -1,7 +1,7 @@
 """Generate the secrets a deployment on this machine needs, once: keys and passwords.
 
-    python deploy/make_secrets.py compose   # deploy/compose/secrets/, read by docker-compose.yml
-    python deploy/make_secrets.py k8s-dev   # deploy/k8s/overlays/dev/secrets/, read by its generators
+    python -m deploy.make_secrets compose   # deploy/compose/secrets/, read by docker-compose.yml
+    python -m deploy.make_secrets k8s-dev   # deploy/k8s/overlays/dev/secrets/, read by its generators
 
 Existing files are kept, so running it again changes nothing (a database volume initialised with
 a password keeps working). Both folders are git-ignored. Production secrets never come from here:

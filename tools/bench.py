@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,11 +20,8 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import infra
-import suite
-
 from shared.tokens import jwk_thumbprint
+from tools import infra, suite
 
 
 def mint(private_pem: Path, cfg_issuer: str, audience: str) -> str:

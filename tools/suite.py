@@ -1,6 +1,6 @@
 """`make run`: the whole suite on this machine, for real, behind nginx on http://127.0.0.1:8080.
 
-Starts PostgreSQL, Redis and RabbitMQ (tools/infra.py), creates one database and one role per
+Starts PostgreSQL, Redis and RabbitMQ (tools.infra), creates one database and one role per
 service, generates a development RSA key pair once, runs every service's migrations, starts
 SUITE_REPLICAS replicas of each service and nginx in front, prints the URLs, and stops everything it
 started on Ctrl-C or SIGTERM.
@@ -9,7 +9,6 @@ started on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import secrets
@@ -20,10 +19,9 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import infra
+from gateway.nginx import render
+from tools import infra
 
 ROOT = infra.ROOT
 SERVICES = ["auth", "users", "todos", "files"]
@@ -160,16 +158,6 @@ def admin_settings(cfg: infra.InfraConfig) -> dict[str, str]:
     }
 
 
-def load_renderer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gateway_render", ROOT / "gateway/nginx/render.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def wait_ready(
     url: str,
     process: subprocess.Popen[bytes] | None = None,
@@ -251,8 +239,7 @@ class Suite:
         upstreams: dict[str, list[str]] = {}
         for replica in self.replicas:
             upstreams.setdefault(replica.service, []).append(f"127.0.0.1:{replica.port}")
-        renderer = load_renderer()
-        config = renderer.render(
+        config = render.render(
             target="local",
             listen_port=self.gateway_port,
             upstreams=upstreams,

@@ -1,9 +1,9 @@
 """Render the gateway's nginx.conf from its one Jinja2 source, for local, compose or k8s.
 
-Standard library and jinja2 only: tools import this file by path (or run it as a script) without
-the workspace packages, and nothing here may import `shared` or a service.
+Standard library and jinja2 only: nothing here may import `shared` or a service. From the
+repository root:
 
-    python gateway/nginx/render.py --target local --out .state/nginx/nginx.conf \
+    python -m gateway.nginx.render --target local --out .state/nginx/nginx.conf \
         --prefix .state/nginx --upstream todos=127.0.0.1:8301,127.0.0.1:8302
 """
 

@@ -10,7 +10,8 @@ from types import ModuleType
 
 import pytest
 
-RENDER_PY = Path(__file__).resolve().parents[1] / "nginx" / "render.py"
+ROOT = Path(__file__).resolve().parents[2]
+RENDER = [sys.executable, "-m", "gateway.nginx.render"]
 SERVICES = ("auth", "users", "todos", "files")  # the gateway's contract, not read from render.py
 
 
@@ -169,8 +170,7 @@ def test_cli_writes_a_config_nginx_accepts(nginx_bin: str, prefix_dir: Path) -> 
     state = prefix_dir / "state"
     subprocess.run(
         [
-            sys.executable,
-            str(RENDER_PY),
+            *RENDER,
             "--target=local",
             f"--out={out}",
             "--listen=18082",
@@ -181,6 +181,7 @@ def test_cli_writes_a_config_nginx_accepts(nginx_bin: str, prefix_dir: Path) -> 
         ],
         check=True,
         timeout=30,
+        cwd=ROOT,
     )
     text = out.read_text()
 
@@ -201,11 +202,12 @@ def test_cli_writes_a_config_nginx_accepts(nginx_bin: str, prefix_dir: Path) -> 
 
 def test_cli_reports_bad_input_without_a_traceback() -> None:
     result = subprocess.run(
-        [sys.executable, str(RENDER_PY), "--target=local", "--upstream=todos=nowhere"],
+        [*RENDER, "--target=local", "--upstream=todos=nowhere"],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
+        cwd=ROOT,
     )
 
     assert result.returncode == 2

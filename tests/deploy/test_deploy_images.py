@@ -178,13 +178,14 @@ def test_gateway_image_ships_the_rendered_compose_config() -> None:
 
 
 def test_rendered_gateway_configs_are_up_to_date() -> None:
-    """deploy/render_gateway.py writes them from gateway/nginx/nginx.conf.j2."""
+    """deploy.render_gateway writes them from gateway/nginx/nginx.conf.j2."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "deploy" / "render_gateway.py"), "--check"],
+        [sys.executable, "-m", "deploy.render_gateway", "--check"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
 
@@ -391,8 +392,8 @@ def test_builder_installs_each_service_from_the_lock_alone(
     assert (service_dir / "migrations" / "env.py").is_file()
 
 
-def test_make_secrets_is_importable_as_a_script(make_secrets: ModuleType) -> None:
-    """Named so that it never shadows the standard library's `secrets` when run as a script."""
+def test_make_secrets_never_shadows_the_standard_library(make_secrets: ModuleType) -> None:
+    """Named so that it never shadows the standard library's `secrets`."""
     assert Path(str(make_secrets.__file__)).name != "secrets.py"
 
 

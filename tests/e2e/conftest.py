@@ -47,14 +47,15 @@ def _gateway_up() -> bool:
 
 @pytest.fixture(scope="session")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The gateway of a running suite; `tools/suite.py` is started (and stopped) if none is up."""
+    """The gateway of a running suite; `python -m tools.suite` is started (and stopped) if none is up."""
     if _gateway_up():
         yield BASE_URL
         return
     ready = tmp_path_factory.mktemp("suite") / "ready.json"
     log = (tmp_path_factory.getbasetemp() / "suite.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "tools" / "suite.py")],
+        [sys.executable, "-m", "tools.suite"],
+        cwd=ROOT,
         # Every e2e request comes from 127.0.0.1: lift the per-address login limit (the gateway's
         # own tests show the limit works).
         env={

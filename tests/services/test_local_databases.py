@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-import suite  # tools/suite.py: what `make run` runs
+from tools import suite  # what `make run` runs
 
 
 @pytest.fixture(scope="module")
