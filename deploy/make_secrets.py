@@ -20,12 +20,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tools.services import SERVICE_NAMES
+
 DEPLOY = Path(__file__).resolve().parent
 TARGETS = {
     "compose": DEPLOY / "compose" / "secrets",
     "k8s-dev": DEPLOY / "k8s" / "overlays" / "dev" / "secrets",
 }
-SERVICES = ("auth", "users", "todos", "files")
 AMQP_USER = "suite"
 
 
@@ -54,7 +55,7 @@ def generate(folder: Path) -> list[Path]:
     private_pem = ensure("jwt-private.pem", _private_key_pem)
     ensure("jwt-public.pem", lambda: _public_key_pem(private_pem))
     ensure("postgres-password", _password)
-    for service in SERVICES:
+    for service in SERVICE_NAMES:
         ensure(f"{service}-db-password", _password)
         # Signs the service's pagination cursors; its replicas must share it.
         ensure(f"{service}-cursor-secret", _password)

@@ -63,13 +63,13 @@ def main() -> None:
     args = parser.parse_args()
 
     cfg = infra.InfraConfig.from_env("local")
-    gateway_port = 8080
+    gateway_port = suite.default_gateway_port()
     started = None
     if not infra.port_open(gateway_port):
         started = suite.Suite(cfg, 2, gateway_port)
         started.start()
     try:
-        todos = next(r for r in suite.replicas(2) if r.service == "todos")
+        todos = next(r for r in suite.replicas(2) if r.service.name == "todos")
         token = mint(
             cfg.state / "keys" / "jwt-private.pem", "https://auth.suite.local", "suite-api"
         )

@@ -22,31 +22,35 @@ from pathlib import Path
 
 from gateway.nginx import render
 from tools import infra
+from tools.services import DEFAULT_BASE_PORT, SERVICES, Service
 
 ROOT = infra.ROOT
-SERVICES = ["auth", "users", "todos", "files"]
 
 
 @dataclass(frozen=True)
 class Replica:
-    service: str
+    service: Service
     index: int
     port: int
 
     @property
     def name(self) -> str:
-        return f"{self.service}-{self.index}"
+        return f"{self.service.name}-{self.index}"
 
 
 def say(message: str) -> None:
     print(f"[suite] {message}", file=sys.stderr, flush=True)
 
 
+def default_gateway_port() -> int:
+    return int(os.environ.get("SUITE_GATEWAY_PORT", 8080))
+
+
 def replicas(count: int) -> list[Replica]:
-    base = int(os.environ.get("SUITE_SERVICE_BASE_PORT", 8100))
+    base = int(os.environ.get("SUITE_SERVICE_BASE_PORT", DEFAULT_BASE_PORT))
     return [
-        Replica(service, index, base + 100 * position + index)
-        for position, service in enumerate(SERVICES)
+        Replica(service, index, service.local_port(index, base))
+        for service in SERVICES
         for index in range(1, count + 1)
     ]
 
@@ -66,7 +70,7 @@ def create_databases(cfg: infra.InfraConfig) -> None:
             env=env,
             check=True,
         )
-    for service in SERVICES:
+    for service in (s.name for s in SERVICES):
         exists = subprocess.run(
             [*psql, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{service}'"],  # noqa: S608 - constant names
             env=env,
@@ -115,33 +119,31 @@ def ensure_keys(cfg: infra.InfraConfig) -> tuple[Path, Path]:
 
 def service_env(
     cfg: infra.InfraConfig,
-    service: str,
+    service: Service,
     public_key: Path,
     private_key: Path,
-    auth_ports: list[int] | None = None,
+    signer_ports: list[int] | None = None,
 ) -> dict[str, str]:
-    prefix = service.upper() + "_"
+    name = service.name
     values = {
         "ENVIRONMENT": "local",
-        "DATABASE_URL": (
-            f"postgresql://{service}:{db_password(service)}@127.0.0.1:{cfg.pg_port}/{service}"
-        ),
+        "DATABASE_URL": f"postgresql://{name}:{db_password(name)}@127.0.0.1:{cfg.pg_port}/{name}",
         "AMQP_URL": cfg.amqp_url,
         "REDIS_URL": cfg.redis_url,
         "JWT_PUBLIC_KEYS": str(public_key),
         "SHUTDOWN_DRAIN_SECONDS": os.environ.get("SUITE_DRAIN_SECONDS", "1"),
     }
-    if service == "files":
-        values["STORAGE_DIR"] = str(cfg.state / "files")  # shared by the replicas
-    if service == "auth":
+    if service.stores_files:
+        values["STORAGE_DIR"] = str(cfg.state / name)  # shared by the replicas
+    if service.signs_tokens:
         values["JWT_PRIVATE_KEY"] = str(private_key)
         values.update(admin_settings(cfg))
-    elif auth_ports:
+    elif signer_ports:
         # Where a starting replica loads the revoked sessions from (then broadcasts keep it current).
         values["REVOCATIONS_URL"] = ",".join(
-            f"http://127.0.0.1:{port}/internal/v1/revocations" for port in auth_ports
+            f"http://127.0.0.1:{port}/internal/v1/revocations" for port in signer_ports
         )
-    return {**os.environ, **{prefix + key: value for key, value in values.items()}}
+    return {**os.environ, **{service.env_prefix + key: value for key, value in values.items()}}
 
 
 def admin_settings(cfg: infra.InfraConfig) -> dict[str, str]:
@@ -197,7 +199,7 @@ class Suite:
         for service in SERVICES:
             env = service_env(self.cfg, service, public_key, private_key)
             subprocess.run(
-                [sys.executable, "-m", f"{service}_service", "migrate"],
+                [sys.executable, "-m", service.package, "migrate"],
                 env=env,
                 check=True,
                 stdout=subprocess.DEVNULL,
@@ -205,19 +207,20 @@ class Suite:
         say("migrations at head")
         logs = self.cfg.state / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        auth_ports = [r.port for r in self.replicas if r.service == "auth"]
+        signer_ports = [r.port for r in self.replicas if r.service.signs_tokens]
         for replica in self.replicas:
-            env = service_env(self.cfg, replica.service, public_key, private_key, auth_ports)
-            env[f"{replica.service.upper()}_REPLICA"] = replica.name
+            env = service_env(self.cfg, replica.service, public_key, private_key, signer_ports)
+            prefix = replica.service.env_prefix
+            env[f"{prefix}REPLICA"] = replica.name
             if os.environ.get("SUITE_TRACES") == "1":
                 traces = self.cfg.state / "traces" / f"{replica.name}.jsonl"
-                env[f"{replica.service.upper()}_TRACES_FILE"] = str(traces)
+                env[f"{prefix}TRACES_FILE"] = str(traces)
             out = (logs / f"{replica.name}.log").open("ab")
             process = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
-                    f"{replica.service}_service",
+                    replica.service.package,
                     "api",
                     "--port",
                     str(replica.port),
@@ -238,7 +241,7 @@ class Suite:
         infra._prepare_dir(prefix)
         upstreams: dict[str, list[str]] = {}
         for replica in self.replicas:
-            upstreams.setdefault(replica.service, []).append(f"127.0.0.1:{replica.port}")
+            upstreams.setdefault(replica.service.name, []).append(f"127.0.0.1:{replica.port}")
         config = render.render(
             target="local",
             listen_port=self.gateway_port,
@@ -276,7 +279,7 @@ class Suite:
         lines = [
             "",
             f"  gateway      {base}   (health: {base}/healthz)",
-            *(f"  {service:<12} {base}/api/v1/{service}/docs" for service in SERVICES),
+            *(f"  {s.name:<12} {base}/api/v1/{s.name}/docs" for s in SERVICES),
             "  replicas     "
             + ", ".join(f"{r.name}=:{r.port}" for r in self.replicas)
             + "   (/health/*, /metrics: direct only)",
@@ -291,9 +294,7 @@ class Suite:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the whole suite locally behind nginx.")
     parser.add_argument("--replicas", type=int, default=int(os.environ.get("SUITE_REPLICAS", 2)))
-    parser.add_argument(
-        "--gateway-port", type=int, default=int(os.environ.get("SUITE_GATEWAY_PORT", 8080))
-    )
+    parser.add_argument("--gateway-port", type=int, default=default_gateway_port())
     args = parser.parse_args()
     suite = Suite(infra.InfraConfig.from_env("local"), args.replicas, args.gateway_port)
 

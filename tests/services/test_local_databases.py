@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from tools import suite  # what `make run` runs
+from tools.services import SERVICE_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def connect(cfg: Any, role: str, database: str) -> Any:
     return asyncio.run(attempt())
 
 
-@pytest.mark.parametrize("service", suite.SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_each_role_reaches_its_own_database(local_servers: Any, service: str) -> None:
     assert connect(local_servers, service, service) == service
 
