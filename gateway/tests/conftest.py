@@ -26,8 +26,8 @@ import httpx
 import pytest
 
 from gateway.nginx import render
+from tools.services import SERVICE_NAMES
 
-SERVICES = ("auth", "users", "todos", "files")
 SLOW_SECONDS = 3.0
 
 
@@ -245,7 +245,7 @@ def start_gateway(renderer: ModuleType, nginx_bin: str, prefix_dir: Path) -> Ite
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(**options: Any) -> Gateway:
-        by_service = {s: [Replica(f"{s}-{i}") for i in (1, 2)] for s in SERVICES}
+        by_service = {s: [Replica(f"{s}-{i}") for i in (1, 2)] for s in SERVICE_NAMES}
         for replica in (r for group in by_service.values() for r in group):
             replica.start()
             replicas.append(replica)

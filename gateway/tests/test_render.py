@@ -10,9 +10,10 @@ from types import ModuleType
 
 import pytest
 
+from tools.services import SERVICE_NAMES
+
 ROOT = Path(__file__).resolve().parents[2]
 RENDER = [sys.executable, "-m", "gateway.nginx.render"]
-SERVICES = ("auth", "users", "todos", "files")  # the gateway's contract, not read from render.py
 
 
 def nginx_test(nginx_bin: str, prefix: Path, text: str) -> None:
@@ -69,7 +70,7 @@ def test_compose_rendering_names_services_and_passes_nginx_t(
     renderer: ModuleType, nginx_bin: str, prefix_dir: Path
 ) -> None:
     text = renderer.render(target="compose")
-    names = [f"{service}:8000" for service in SERVICES]
+    names = [f"{service}:8000" for service in SERVICE_NAMES]
 
     assert "listen 0.0.0.0:8080;" in text
     for name in names:
@@ -85,7 +86,7 @@ def test_k8s_rendering_names_services_and_passes_nginx_t(
     renderer: ModuleType, nginx_bin: str, prefix_dir: Path, namespace: str | None, suffix: str
 ) -> None:
     text = renderer.render(target="k8s", k8s_namespace=namespace)
-    names = [f"{service}{suffix}:8000" for service in SERVICES]
+    names = [f"{service}{suffix}:8000" for service in SERVICE_NAMES]
 
     assert "listen 0.0.0.0:8080;" in text
     assert "resolver" not in text.replace("`resolver`", "")
@@ -127,7 +128,7 @@ def test_upstream_blocks_keep_connections_and_retry_only_idempotent_requests(
 ) -> None:
     text = renderer.render(target="local")
 
-    assert text.count("keepalive 32;") == len(SERVICES)
+    assert text.count("keepalive 32;") == len(SERVICE_NAMES)
     assert "proxy_next_upstream error timeout http_502 http_503 http_504;" in text
     assert "non_idempotent" not in text.replace("`non_idempotent`", "")
     assert "proxy_next_upstream_tries 2;" in text

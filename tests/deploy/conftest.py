@@ -25,7 +25,6 @@ import deploy.make_secrets
 import gateway.nginx.render
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("auth", "users", "todos", "files")
 OVERLAYS = ("dev", "prod")
 
 
