@@ -16,7 +16,8 @@ $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
 
 bootstrap: $(UV) ## install Python deps (uv.lock) and the OS servers (as root; else prints the command)
-	$(UV) sync --frozen --quiet
+	@echo "[bootstrap] Python packages from uv.lock into .venv (lists what it installs)"
+	$(UV) sync --frozen
 	$(RUN) python -m tools.infra packages
 
 run: bootstrap ## start the whole suite behind nginx on http://127.0.0.1:8080 (Ctrl-C stops it)

@@ -160,26 +160,41 @@ def admin_settings(cfg: infra.InfraConfig) -> dict[str, str]:
     }
 
 
-def wait_ready(
-    url: str,
-    process: subprocess.Popen[bytes] | None = None,
-    name: str = "",
-    timeout: float = 60.0,
-) -> None:
+@dataclass(frozen=True)
+class Process:
+    """A server `run` started: what to call it, and the log to read when it fails."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def check_running(self) -> None:
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.popen.returncode}; see {self.log}")
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def wait_ready(waiting: dict[Process, str], timeout: float = 60.0) -> None:
+    """Until each process answers 200 on its URL, counting them aloud as they do."""
+    total, pending = len(waiting), dict(waiting)
     deadline = time.monotonic() + timeout
-    while True:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(
-                f"{name} exited with {process.returncode} while starting; see its log"
-            )
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} not ready after {timeout:.0f}s")
+    while pending:
+        for process, url in list(pending.items()):
+            process.check_running()
+            if answers(url):
+                del pending[process]
+                if total > 1:
+                    say(f"replicas ready {total - len(pending)} of {total} ({process.name})")
+        if pending and time.monotonic() > deadline:
+            late = ", ".join(f"{p.name} ({p.log})" for p in pending)
+            raise RuntimeError(f"not ready after {timeout:.0f}s: {late}")
         time.sleep(0.25)
 
 
@@ -190,23 +205,28 @@ class Suite:
         self.cfg = cfg
         self.replicas = replicas(count)
         self.gateway_port = gateway_port
-        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.processes: list[Process] = []
 
     def start(self) -> None:
         infra.start(self.cfg)
         create_databases(self.cfg)
         private_key, public_key = ensure_keys(self.cfg)
-        for service in SERVICES:
-            env = service_env(self.cfg, service, public_key, private_key)
-            subprocess.run(
-                [sys.executable, "-m", service.package, "migrate"],
-                env=env,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-        say("migrations at head")
         logs = self.cfg.state / "logs"
         logs.mkdir(parents=True, exist_ok=True)
+        say(f"migrating {', '.join(s.name for s in SERVICES)}")
+        for service in SERVICES:
+            env = service_env(self.cfg, service, public_key, private_key)
+            log = logs / f"{service.name}-migrate.log"
+            with log.open("wb") as out:
+                migrate = subprocess.run(
+                    [sys.executable, "-m", service.package, "migrate"],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            if migrate.returncode:
+                raise RuntimeError(f"{service.name}'s migrations failed; see {log}")
+        say("migrations at head")
         signer_ports = [r.port for r in self.replicas if r.service.signs_tokens]
         for replica in self.replicas:
             env = service_env(self.cfg, replica.service, public_key, private_key, signer_ports)
@@ -215,7 +235,8 @@ class Suite:
             if os.environ.get("SUITE_TRACES") == "1":
                 traces = self.cfg.state / "traces" / f"{replica.name}.jsonl"
                 env[f"{prefix}TRACES_FILE"] = str(traces)
-            out = (logs / f"{replica.name}.log").open("ab")
+            log = logs / f"{replica.name}.log"
+            out = log.open("ab")
             process = subprocess.Popen(
                 [
                     sys.executable,
@@ -230,13 +251,17 @@ class Suite:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            self.processes.append((replica.name, process))
-        for (name, process), replica in zip(self.processes, self.replicas, strict=True):
-            wait_ready(f"http://127.0.0.1:{replica.port}/health/readiness", process, name)
-        say(f"{len(self.replicas)} replicas ready")
-        self._start_gateway(public_key)
+            self.processes.append(Process(replica.name, process, log))
+        say(f"started {len(self.replicas)} replicas; their logs: {logs}/<replica>.log")
+        wait_ready(
+            {
+                process: f"http://127.0.0.1:{replica.port}/health/readiness"
+                for process, replica in zip(self.processes, self.replicas, strict=True)
+            }
+        )
+        self._start_gateway()
 
-    def _start_gateway(self, _public_key: Path) -> None:
+    def _start_gateway(self) -> None:
         prefix = self.cfg.state / "nginx"
         infra._prepare_dir(prefix)
         upstreams: dict[str, list[str]] = {}
@@ -254,23 +279,26 @@ class Suite:
         )
         conf = prefix / "nginx.conf"
         conf.write_text(config)
-        process = infra._spawn(
-            ["/usr/sbin/nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-            log=prefix / "nginx.log",
+        log = prefix / "nginx.log"
+        popen = infra._spawn(
+            ["/usr/sbin/nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"], log=log
         )
-        self.processes.append(("nginx", process))
-        wait_ready(f"http://127.0.0.1:{self.gateway_port}/healthz", process, "nginx", timeout=20)
+        nginx = Process("nginx", popen, log)
+        self.processes.append(nginx)
+        wait_ready({nginx: f"http://127.0.0.1:{self.gateway_port}/healthz"}, timeout=20)
+        say(f"nginx started on :{self.gateway_port}")
 
     def stop(self) -> None:
-        for name, process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
-        for name, process in self.processes:
+        for process in reversed(self.processes):
+            if process.popen.poll() is None:
+                stop_signal = signal.SIGQUIT if process.name == "nginx" else signal.SIGTERM
+                process.popen.send_signal(stop_signal)
+        for process in self.processes:
             try:
-                process.wait(timeout=30)
+                process.popen.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                say(f"{name} did not stop in 30s; killing it")
-                process.kill()
+                say(f"{process.name} did not stop in 30s; killing it")
+                process.popen.kill()
         self.processes.clear()
         infra.stop(self.cfg)
 
@@ -302,6 +330,7 @@ def main() -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, stop_on_signal)
+    failed = False
     try:
         suite.start()
         say("suite is up" + suite.describe())
@@ -309,18 +338,22 @@ def main() -> None:
         if ready_file:
             Path(ready_file).write_text(json.dumps({"gateway": suite.gateway_port}))
         while True:
-            for name, process in suite.processes:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}; see its log")
+            for process in suite.processes:
+                process.check_running()
             time.sleep(1)
     except KeyboardInterrupt:
         say("stopping")
+    except (RuntimeError, subprocess.CalledProcessError) as error:  # what failed, and where to look
+        say(f"failed: {error}")
+        failed = True
     finally:
         # A second Ctrl-C (or uv forwarding the same SIGTERM) must not cut the clean stop short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         suite.stop()
         say("stopped")
+    if failed:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
