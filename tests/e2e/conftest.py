@@ -23,8 +23,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from tools import suite
+
 ROOT = Path(__file__).resolve().parents[2]
-BASE_URL = os.environ.get("E2E_BASE_URL", "http://127.0.0.1:8080")
+# The suite `make run` starts (SUITE_GATEWAY_PORT), unless told to test another one.
+BASE_URL = os.environ.get("E2E_BASE_URL", f"http://127.0.0.1:{suite.default_gateway_port()}")
 KEY_FILE = Path(
     os.environ.get("E2E_JWT_PRIVATE_KEY", ROOT / ".state" / "local" / "keys" / "jwt-private.pem")
 )
