@@ -1,7 +1,7 @@
 """`make lint`: every workspace member, installed alone in its own venv, imports all its modules.
 
-    python -m tools.import_all             # each member (tools.services.MEMBERS) in .state/venv-<member>
-    python -m tools.import_all PACKAGE...  # every module of PACKAGE, in the running interpreter
+    python -m tools.import_all             # each of tools.services.MEMBERS, in .state/venv-<member>
+    python -m tools.import_all PACKAGE...  # every module of PACKAGE, in this interpreter
 
 An import that works in the shared dev venv but fails alone is a dependency the member forgot to
 declare.

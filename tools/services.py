@@ -1,4 +1,4 @@
-"""The suite's services, named once. Tools, the gateway renderer, deploy scripts and tests read them.
+"""The suite's services, named once; tools, the gateway renderer, deploy scripts and tests read it.
 
 A service `name` is its directory (services/<name>), its URL prefix (/api/v1/<name>), its
 database and role, and its settings prefix (<NAME>_); the rest follows from it. Files that cannot

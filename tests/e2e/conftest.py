@@ -50,7 +50,7 @@ def _gateway_up() -> bool:
 
 @pytest.fixture(scope="session")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The gateway of a running suite; `python -m tools.suite` is started (and stopped) if none is up."""
+    """The gateway of a running suite; `python -m tools.suite` is started (and stopped) if none is."""
     if _gateway_up():
         yield BASE_URL
         return
