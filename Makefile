@@ -16,11 +16,12 @@ $(UV):
 	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
 
 bootstrap: $(UV) ## install Python deps (uv.lock) and the OS servers (as root; else prints the command)
-	$(UV) sync --frozen --quiet
-	$(RUN) python tools/infra.py packages
+	@echo "[bootstrap] Python packages from uv.lock into .venv (lists what it installs)"
+	$(UV) sync --frozen
+	$(RUN) python -m tools.infra packages
 
 run: bootstrap ## start the whole suite behind nginx on http://127.0.0.1:8080 (Ctrl-C stops it)
-	$(RUN) python tools/suite.py
+	$(RUN) python -m tools.suite
 
 test: bootstrap ## every test: unit, integration (real servers) and e2e through nginx
 	$(RUN) pytest $(PYTEST_ARGS)
@@ -34,35 +35,30 @@ test-e2e: bootstrap ## black-box tests through the gateway (starts the suite unl
 lint: bootstrap ## ruff, mypy (strict) and the import contracts
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy shared/src services/*/src tools gateway/nginx
+	$(RUN) mypy shared/src services/*/src tools gateway/nginx deploy
 	$(RUN) lint-imports
 	@# Each member alone in its own venv: an import it does not declare fails here.
-	@for member in shared:shared auth-service:auth_service users-service:users_service \
-	    todos-service:todos_service files-service:files_service; do \
-	  env=.state/venv-$${member%%:*}; \
-	  UV_PROJECT_ENVIRONMENT=$$env $(UV) sync --frozen --quiet --no-dev --package $${member%%:*} && \
-	  $$env/bin/python tools/import_all.py $${member##*:} || exit 1; \
-	done
+	$(RUN) python -m tools.import_all
 
 fmt: $(UV) ## format and autofix
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
 
 bench: bootstrap ## requests/s through nginx: authenticated ping vs liveness (wrk, bounded)
-	$(RUN) python tools/bench.py
+	$(RUN) python -m tools.bench
 
 up: $(UV) ## the suite under docker compose (needs a Docker engine)
-	$(UV) run --frozen python deploy/make_secrets.py compose
+	$(UV) run --frozen python -m deploy.make_secrets compose
 	docker compose up -d --build --wait
 
 down: ## stop the compose suite
 	docker compose down
 
 infra-up: bootstrap ## only PostgreSQL, Redis and RabbitMQ, in .state/local
-	$(RUN) python tools/infra.py start
+	$(RUN) python -m tools.infra start
 
 infra-down: ## stop what infra-up started
-	$(RUN) python tools/infra.py stop
+	$(RUN) python -m tools.infra stop
 
 clean: infra-down ## stop local servers and delete all local state
 	rm -rf .state

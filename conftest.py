@@ -12,10 +12,8 @@ import contextlib
 import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +21,7 @@ import pytest
 # Test files under shared/tests get module names starting with "shared." (importlib mode);
 # importing the real package first keeps pytest from putting a placeholder in its place.
 import shared  # noqa: F401
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
-import infra
+from tools import infra
 
 
 @dataclass(frozen=True)

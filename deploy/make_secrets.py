@@ -1,7 +1,7 @@
 """Generate the secrets a deployment on this machine needs, once: keys and passwords.
 
-    python deploy/make_secrets.py compose   # deploy/compose/secrets/, read by docker-compose.yml
-    python deploy/make_secrets.py k8s-dev   # deploy/k8s/overlays/dev/secrets/, read by its generators
+    python -m deploy.make_secrets compose   # deploy/compose/secrets/, read by docker-compose.yml
+    python -m deploy.make_secrets k8s-dev   # deploy/k8s/overlays/dev/secrets/, read by its generators
 
 Existing files are kept, so running it again changes nothing (a database volume initialised with
 a password keeps working). Both folders are git-ignored. Production secrets never come from here:
@@ -20,12 +20,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tools.services import SERVICE_NAMES
+
 DEPLOY = Path(__file__).resolve().parent
 TARGETS = {
     "compose": DEPLOY / "compose" / "secrets",
     "k8s-dev": DEPLOY / "k8s" / "overlays" / "dev" / "secrets",
 }
-SERVICES = ("auth", "users", "todos", "files")
 AMQP_USER = "suite"
 
 
@@ -54,7 +55,7 @@ def generate(folder: Path) -> list[Path]:
     private_pem = ensure("jwt-private.pem", _private_key_pem)
     ensure("jwt-public.pem", lambda: _public_key_pem(private_pem))
     ensure("postgres-password", _password)
-    for service in SERVICES:
+    for service in SERVICE_NAMES:
         ensure(f"{service}-db-password", _password)
         # Signs the service's pagination cursors; its replicas must share it.
         ensure(f"{service}-cursor-secret", _password)

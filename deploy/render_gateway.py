@@ -1,7 +1,7 @@
-"""Write the gateway configs the deployments ship, rendered by gateway/nginx/render.py.
+"""Write the gateway configs the deployments ship, rendered by gateway.nginx.render.
 
-    python deploy/render_gateway.py           # rewrite both files
-    python deploy/render_gateway.py --check   # exit 1 if either is stale (the tests do the same)
+    python -m deploy.render_gateway           # rewrite both files
+    python -m deploy.render_gateway --check   # exit 1 if either is stale (the tests do the same)
 
 The compose config is copied into the gateway image; the k8s config becomes the gateway's
 ConfigMap (configMapGenerator in deploy/k8s/base). Both are generated: edit
@@ -11,13 +11,12 @@ gateway/nginx/nginx.conf.j2, never these files.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
-from types import ModuleType
+
+from gateway.nginx import render
 
 ROOT = Path(__file__).resolve().parents[1]
-RENDER_PY = ROOT / "gateway" / "nginx" / "render.py"
 OUTPUTS = {
     "compose": ROOT / "deploy" / "gateway" / "nginx.compose.conf",
     # No namespace: short Service names resolve in the gateway's own namespace, whichever the
@@ -26,18 +25,9 @@ OUTPUTS = {
 }
 
 
-def load_renderer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gateway_render", RENDER_PY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def rendered() -> dict[Path, str]:
     """Each output file and the text it must hold."""
-    renderer = load_renderer()
-    return {path: renderer.render(target=target) for target, path in OUTPUTS.items()}
+    return {path: render.render(target=target) for target, path in OUTPUTS.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     stale = [path for path, text in rendered().items() if _read(path) != text]
     if args.check:
         for path in stale:
-            sys.stderr.write(f"stale: {path.relative_to(ROOT)} (run deploy/render_gateway.py)\n")
+            sys.stderr.write(
+                f"stale: {path.relative_to(ROOT)} (run python -m deploy.render_gateway)\n"
+            )
         return 1 if stale else 0
     for path, text in rendered().items():
         path.parent.mkdir(parents=True, exist_ok=True)

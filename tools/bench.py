@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,11 +20,8 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import infra
-import suite
-
 from shared.tokens import jwk_thumbprint
+from tools import infra, suite
 
 
 def mint(private_pem: Path, cfg_issuer: str, audience: str) -> str:
@@ -67,13 +63,13 @@ def main() -> None:
     args = parser.parse_args()
 
     cfg = infra.InfraConfig.from_env("local")
-    gateway_port = 8080
+    gateway_port = suite.default_gateway_port()
     started = None
     if not infra.port_open(gateway_port):
         started = suite.Suite(cfg, 2, gateway_port)
         started.start()
     try:
-        todos = next(r for r in suite.replicas(2) if r.service == "todos")
+        todos = next(r for r in suite.replicas(2) if r.service.name == "todos")
         token = mint(
             cfg.state / "keys" / "jwt-private.pem", "https://auth.suite.local", "suite-api"
         )

@@ -28,6 +28,11 @@ RUN_USER = "suite"
 APT_PACKAGES = ["postgresql", "redis-server", "rabbitmq-server", "nginx", "wrk"]
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 RABBITMQCTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
+SERVER_LOGS = {
+    "postgresql": "pg/postgres.log",
+    "redis": "redis/redis.log",
+    "rabbitmq": "rabbitmq/rabbitmq.log",
+}
 
 
 @dataclass(frozen=True)
@@ -52,13 +57,17 @@ class InfraConfig:
             return int(os.environ.get(var, default)) + port_offset
 
         return cls(
-            state=Path(os.environ.get("SUITE_STATE_DIR", ROOT / ".state")) / name,
+            state=state_root() / name,
             pg_port=port("SUITE_PG_PORT", 55432),
             redis_port=port("SUITE_REDIS_PORT", 56379),
             amqp_port=port("SUITE_AMQP_PORT", 55672),
             amqp_dist_port=port("SUITE_AMQP_DIST_PORT", 55682),
             epmd_port=port("SUITE_EPMD_PORT", 54369),
         )
+
+    def log(self, server: str) -> Path:
+        """The log file of `server` (postgresql, redis, rabbitmq): where to look when it fails."""
+        return self.state / SERVER_LOGS[server]
 
     @property
     def node_name(self) -> str:
@@ -75,6 +84,10 @@ class InfraConfig:
     @property
     def amqp_url(self) -> str:
         return f"amqp://{self.amqp_user}:{self.amqp_password}@127.0.0.1:{self.amqp_port}/"
+
+
+def state_root() -> Path:
+    return Path(os.environ.get("SUITE_STATE_DIR", ROOT / ".state"))
 
 
 def say(message: str) -> None:
@@ -111,9 +124,10 @@ def ensure_packages() -> None:
         say("missing OS packages; run this once, then try again:")
         say(f"  sudo apt-get update && sudo {' '.join(command)}")
         raise SystemExit(2)
-    say(f"installing {' '.join(missing)} from Debian")
+    log = state_root() / "apt-get.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    say(f"installing {' '.join(missing)} from Debian (a minute or two; output in {log})")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     # policy-rc.d 101 keeps the packages' own system services from starting on default ports.
     policy = Path("/usr/sbin/policy-rc.d")
     created_policy = not policy.exists()
@@ -121,10 +135,15 @@ def ensure_packages() -> None:
         policy.write_text("#!/bin/sh\nexit 101\n")
         policy.chmod(0o755)
     try:
-        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+        with log.open("wb") as out:
+            for step in (["apt-get", "update", "-qq"], command):
+                if subprocess.run(step, env=env, stdout=out, stderr=subprocess.STDOUT).returncode:
+                    say(f"{' '.join(step[:2])} failed; see {log}")
+                    raise SystemExit(1)
     finally:
         if created_policy:
             policy.unlink()
+    say("OS packages installed")
 
 
 # ---------------------------------------------------------------- process helpers
@@ -235,6 +254,7 @@ def start_postgres(cfg: InfraConfig) -> None:
     run_dir = cfg.state / "run"
     _prepare_dir(run_dir)
     if not (data / "PG_VERSION").exists():
+        say(f"creating the postgresql cluster in {data}")
         _prepare_dir(data.parent)
         pwfile = cfg.state / "pg" / "pwfile"
         pwfile.write_text(cfg.pg_password + "\n")
@@ -272,7 +292,7 @@ def start_postgres(cfg: InfraConfig) -> None:
             "-D",
             str(data),
             "-l",
-            str(cfg.state / "pg" / "postgres.log"),
+            str(cfg.log("postgresql")),
             "-o",
             options,
             "-w",
@@ -317,7 +337,7 @@ def start_redis(cfg: InfraConfig) -> None:
             "--daemonize",
             "no",
         ],
-        log=home / "redis.log",
+        log=cfg.log("redis"),
     )
     wait_for("redis", lambda: port_open(cfg.redis_port), timeout=20)
     say(f"redis started on :{cfg.redis_port}")
@@ -374,12 +394,13 @@ def start_rabbitmq(cfg: InfraConfig) -> None:
             ]
         )
     )
-    process = _spawn([RABBITMQ_SERVER], log=home / "rabbitmq.log", env=_rabbit_env(cfg), cwd=home)
+    say("starting rabbitmq")
+    process = _spawn([RABBITMQ_SERVER], log=cfg.log("rabbitmq"), env=_rabbit_env(cfg), cwd=home)
     pidfile.write_text(str(process.pid))
 
     def ready() -> bool:
         if process.poll() is not None:
-            tail = (home / "rabbitmq.log").read_text(errors="replace")[-3000:]
+            tail = cfg.log("rabbitmq").read_text(errors="replace")[-3000:]
             raise RuntimeError(f"rabbitmq exited with {process.returncode}:\n{tail}")
         return port_open(cfg.amqp_port)
 
@@ -421,9 +442,20 @@ def start(cfg: InfraConfig) -> None:
     """Start PostgreSQL, Redis and RabbitMQ (reusing any already running in this state folder)."""
     ensure_packages()
     _prepare_dir(cfg.state)
-    start_postgres(cfg)
-    start_redis(cfg)
-    start_rabbitmq(cfg)
+    for server, start_server in (
+        ("postgresql", start_postgres),
+        ("redis", start_redis),
+        ("rabbitmq", start_rabbitmq),
+    ):
+        try:
+            start_server(cfg)
+        except subprocess.CalledProcessError as error:
+            failure = f"{Path(error.cmd[0]).name} exited with {error.returncode}"
+        except RuntimeError as error:
+            failure = str(error)
+        else:
+            continue
+        raise RuntimeError(f"{server} did not start: {failure}; see {cfg.log(server)}")
 
 
 def stop(cfg: InfraConfig) -> None:
@@ -445,7 +477,11 @@ def main() -> None:
     if args.action == "packages":
         ensure_packages()
     elif args.action == "start":
-        start(cfg)
+        try:
+            start(cfg)
+        except RuntimeError as error:
+            say(str(error))
+            raise SystemExit(1) from None
     elif args.action == "stop":
         stop(cfg)
     else:

@@ -1,6 +1,6 @@
 """`make run`: the whole suite on this machine, for real, behind nginx on http://127.0.0.1:8080.
 
-Starts PostgreSQL, Redis and RabbitMQ (tools/infra.py), creates one database and one role per
+Starts PostgreSQL, Redis and RabbitMQ (tools.infra), creates one database and one role per
 service, generates a development RSA key pair once, runs every service's migrations, starts
 SUITE_REPLICAS replicas of each service and nginx in front, prints the URLs, and stops everything it
 started on Ctrl-C or SIGTERM.
@@ -9,7 +9,6 @@ started on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import secrets
@@ -20,35 +19,38 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import infra
+from gateway.nginx import render
+from tools import infra
+from tools.services import DEFAULT_BASE_PORT, SERVICES, Service
 
 ROOT = infra.ROOT
-SERVICES = ["auth", "users", "todos", "files"]
 
 
 @dataclass(frozen=True)
 class Replica:
-    service: str
+    service: Service
     index: int
     port: int
 
     @property
     def name(self) -> str:
-        return f"{self.service}-{self.index}"
+        return f"{self.service.name}-{self.index}"
 
 
 def say(message: str) -> None:
     print(f"[suite] {message}", file=sys.stderr, flush=True)
 
 
+def default_gateway_port() -> int:
+    return int(os.environ.get("SUITE_GATEWAY_PORT", 8080))
+
+
 def replicas(count: int) -> list[Replica]:
-    base = int(os.environ.get("SUITE_SERVICE_BASE_PORT", 8100))
+    base = int(os.environ.get("SUITE_SERVICE_BASE_PORT", DEFAULT_BASE_PORT))
     return [
-        Replica(service, index, base + 100 * position + index)
-        for position, service in enumerate(SERVICES)
+        Replica(service, index, service.local_port(index, base))
+        for service in SERVICES
         for index in range(1, count + 1)
     ]
 
@@ -68,7 +70,7 @@ def create_databases(cfg: infra.InfraConfig) -> None:
             env=env,
             check=True,
         )
-    for service in SERVICES:
+    for service in (s.name for s in SERVICES):
         exists = subprocess.run(
             [*psql, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{service}'"],  # noqa: S608 - constant names
             env=env,
@@ -117,33 +119,31 @@ def ensure_keys(cfg: infra.InfraConfig) -> tuple[Path, Path]:
 
 def service_env(
     cfg: infra.InfraConfig,
-    service: str,
+    service: Service,
     public_key: Path,
     private_key: Path,
-    auth_ports: list[int] | None = None,
+    signer_ports: list[int] | None = None,
 ) -> dict[str, str]:
-    prefix = service.upper() + "_"
+    name = service.name
     values = {
         "ENVIRONMENT": "local",
-        "DATABASE_URL": (
-            f"postgresql://{service}:{db_password(service)}@127.0.0.1:{cfg.pg_port}/{service}"
-        ),
+        "DATABASE_URL": f"postgresql://{name}:{db_password(name)}@127.0.0.1:{cfg.pg_port}/{name}",
         "AMQP_URL": cfg.amqp_url,
         "REDIS_URL": cfg.redis_url,
         "JWT_PUBLIC_KEYS": str(public_key),
         "SHUTDOWN_DRAIN_SECONDS": os.environ.get("SUITE_DRAIN_SECONDS", "1"),
     }
-    if service == "files":
-        values["STORAGE_DIR"] = str(cfg.state / "files")  # shared by the replicas
-    if service == "auth":
+    if service.stores_files:
+        values["STORAGE_DIR"] = str(cfg.state / name)  # shared by the replicas
+    if service.signs_tokens:
         values["JWT_PRIVATE_KEY"] = str(private_key)
         values.update(admin_settings(cfg))
-    elif auth_ports:
+    elif signer_ports:
         # Where a starting replica loads the revoked sessions from (then broadcasts keep it current).
         values["REVOCATIONS_URL"] = ",".join(
-            f"http://127.0.0.1:{port}/internal/v1/revocations" for port in auth_ports
+            f"http://127.0.0.1:{port}/internal/v1/revocations" for port in signer_ports
         )
-    return {**os.environ, **{prefix + key: value for key, value in values.items()}}
+    return {**os.environ, **{service.env_prefix + key: value for key, value in values.items()}}
 
 
 def admin_settings(cfg: infra.InfraConfig) -> dict[str, str]:
@@ -160,36 +160,41 @@ def admin_settings(cfg: infra.InfraConfig) -> dict[str, str]:
     }
 
 
-def load_renderer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gateway_render", ROOT / "gateway/nginx/render.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@dataclass(frozen=True)
+class Process:
+    """A server `run` started: what to call it, and the log to read when it fails."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def check_running(self) -> None:
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.popen.returncode}; see {self.log}")
 
 
-def wait_ready(
-    url: str,
-    process: subprocess.Popen[bytes] | None = None,
-    name: str = "",
-    timeout: float = 60.0,
-) -> None:
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def wait_ready(waiting: dict[Process, str], timeout: float = 60.0) -> None:
+    """Until each process answers 200 on its URL, counting them aloud as they do."""
+    total, pending = len(waiting), dict(waiting)
     deadline = time.monotonic() + timeout
-    while True:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(
-                f"{name} exited with {process.returncode} while starting; see its log"
-            )
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} not ready after {timeout:.0f}s")
+    while pending:
+        for process, url in list(pending.items()):
+            process.check_running()
+            if answers(url):
+                del pending[process]
+                if total > 1:
+                    say(f"replicas ready {total - len(pending)} of {total} ({process.name})")
+        if pending and time.monotonic() > deadline:
+            late = ", ".join(f"{p.name} ({p.log})" for p in pending)
+            raise RuntimeError(f"not ready after {timeout:.0f}s: {late}")
         time.sleep(0.25)
 
 
@@ -200,36 +205,43 @@ class Suite:
         self.cfg = cfg
         self.replicas = replicas(count)
         self.gateway_port = gateway_port
-        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.processes: list[Process] = []
 
     def start(self) -> None:
         infra.start(self.cfg)
         create_databases(self.cfg)
         private_key, public_key = ensure_keys(self.cfg)
-        for service in SERVICES:
-            env = service_env(self.cfg, service, public_key, private_key)
-            subprocess.run(
-                [sys.executable, "-m", f"{service}_service", "migrate"],
-                env=env,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-        say("migrations at head")
         logs = self.cfg.state / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        auth_ports = [r.port for r in self.replicas if r.service == "auth"]
+        say(f"migrating {', '.join(s.name for s in SERVICES)}")
+        for service in SERVICES:
+            env = service_env(self.cfg, service, public_key, private_key)
+            log = logs / f"{service.name}-migrate.log"
+            with log.open("wb") as out:
+                migrate = subprocess.run(
+                    [sys.executable, "-m", service.package, "migrate"],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            if migrate.returncode:
+                raise RuntimeError(f"{service.name}'s migrations failed; see {log}")
+        say("migrations at head")
+        signer_ports = [r.port for r in self.replicas if r.service.signs_tokens]
         for replica in self.replicas:
-            env = service_env(self.cfg, replica.service, public_key, private_key, auth_ports)
-            env[f"{replica.service.upper()}_REPLICA"] = replica.name
+            env = service_env(self.cfg, replica.service, public_key, private_key, signer_ports)
+            prefix = replica.service.env_prefix
+            env[f"{prefix}REPLICA"] = replica.name
             if os.environ.get("SUITE_TRACES") == "1":
                 traces = self.cfg.state / "traces" / f"{replica.name}.jsonl"
-                env[f"{replica.service.upper()}_TRACES_FILE"] = str(traces)
-            out = (logs / f"{replica.name}.log").open("ab")
+                env[f"{prefix}TRACES_FILE"] = str(traces)
+            log = logs / f"{replica.name}.log"
+            out = log.open("ab")
             process = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
-                    f"{replica.service}_service",
+                    replica.service.package,
                     "api",
                     "--port",
                     str(replica.port),
@@ -239,20 +251,23 @@ class Suite:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            self.processes.append((replica.name, process))
-        for (name, process), replica in zip(self.processes, self.replicas, strict=True):
-            wait_ready(f"http://127.0.0.1:{replica.port}/health/readiness", process, name)
-        say(f"{len(self.replicas)} replicas ready")
-        self._start_gateway(public_key)
+            self.processes.append(Process(replica.name, process, log))
+        say(f"started {len(self.replicas)} replicas; their logs: {logs}/<replica>.log")
+        wait_ready(
+            {
+                process: f"http://127.0.0.1:{replica.port}/health/readiness"
+                for process, replica in zip(self.processes, self.replicas, strict=True)
+            }
+        )
+        self._start_gateway()
 
-    def _start_gateway(self, _public_key: Path) -> None:
+    def _start_gateway(self) -> None:
         prefix = self.cfg.state / "nginx"
         infra._prepare_dir(prefix)
         upstreams: dict[str, list[str]] = {}
         for replica in self.replicas:
-            upstreams.setdefault(replica.service, []).append(f"127.0.0.1:{replica.port}")
-        renderer = load_renderer()
-        config = renderer.render(
+            upstreams.setdefault(replica.service.name, []).append(f"127.0.0.1:{replica.port}")
+        config = render.render(
             target="local",
             listen_port=self.gateway_port,
             upstreams=upstreams,
@@ -264,23 +279,26 @@ class Suite:
         )
         conf = prefix / "nginx.conf"
         conf.write_text(config)
-        process = infra._spawn(
-            ["/usr/sbin/nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-            log=prefix / "nginx.log",
+        log = prefix / "nginx.log"
+        popen = infra._spawn(
+            ["/usr/sbin/nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"], log=log
         )
-        self.processes.append(("nginx", process))
-        wait_ready(f"http://127.0.0.1:{self.gateway_port}/healthz", process, "nginx", timeout=20)
+        nginx = Process("nginx", popen, log)
+        self.processes.append(nginx)
+        wait_ready({nginx: f"http://127.0.0.1:{self.gateway_port}/healthz"}, timeout=20)
+        say(f"nginx started on :{self.gateway_port}")
 
     def stop(self) -> None:
-        for name, process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
-        for name, process in self.processes:
+        for process in reversed(self.processes):
+            if process.popen.poll() is None:
+                stop_signal = signal.SIGQUIT if process.name == "nginx" else signal.SIGTERM
+                process.popen.send_signal(stop_signal)
+        for process in self.processes:
             try:
-                process.wait(timeout=30)
+                process.popen.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                say(f"{name} did not stop in 30s; killing it")
-                process.kill()
+                say(f"{process.name} did not stop in 30s; killing it")
+                process.popen.kill()
         self.processes.clear()
         infra.stop(self.cfg)
 
@@ -289,7 +307,7 @@ class Suite:
         lines = [
             "",
             f"  gateway      {base}   (health: {base}/healthz)",
-            *(f"  {service:<12} {base}/api/v1/{service}/docs" for service in SERVICES),
+            *(f"  {s.name:<12} {base}/api/v1/{s.name}/docs" for s in SERVICES),
             "  replicas     "
             + ", ".join(f"{r.name}=:{r.port}" for r in self.replicas)
             + "   (/health/*, /metrics: direct only)",
@@ -304,9 +322,7 @@ class Suite:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the whole suite locally behind nginx.")
     parser.add_argument("--replicas", type=int, default=int(os.environ.get("SUITE_REPLICAS", 2)))
-    parser.add_argument(
-        "--gateway-port", type=int, default=int(os.environ.get("SUITE_GATEWAY_PORT", 8080))
-    )
+    parser.add_argument("--gateway-port", type=int, default=default_gateway_port())
     args = parser.parse_args()
     suite = Suite(infra.InfraConfig.from_env("local"), args.replicas, args.gateway_port)
 
@@ -314,6 +330,7 @@ def main() -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, stop_on_signal)
+    failed = False
     try:
         suite.start()
         say("suite is up" + suite.describe())
@@ -321,18 +338,22 @@ def main() -> None:
         if ready_file:
             Path(ready_file).write_text(json.dumps({"gateway": suite.gateway_port}))
         while True:
-            for name, process in suite.processes:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}; see its log")
+            for process in suite.processes:
+                process.check_running()
             time.sleep(1)
     except KeyboardInterrupt:
         say("stopping")
+    except (RuntimeError, subprocess.CalledProcessError) as error:  # what failed, and where to look
+        say(f"failed: {error}")
+        failed = True
     finally:
         # A second Ctrl-C (or uv forwarding the same SIGTERM) must not cut the clean stop short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         suite.stop()
         say("stopped")
+    if failed:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

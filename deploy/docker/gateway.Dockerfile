@@ -2,8 +2,8 @@
 # The gateway: docker build -f deploy/docker/gateway.Dockerfile -t suite/gateway .
 #
 # nginx with the config rendered from gateway/nginx/nginx.conf.j2 for compose
-# (deploy/render_gateway.py writes deploy/gateway/nginx.compose.conf; a test fails when it is
-# stale). Kubernetes mounts the k8s rendering from a ConfigMap and points -c at it.
+# (`python -m deploy.render_gateway` writes deploy/gateway/nginx.compose.conf; a test fails when
+# it is stale). Kubernetes mounts the k8s rendering from a ConfigMap and points -c at it.
 FROM nginxinc/nginx-unprivileged:1.27-alpine
 
 LABEL org.opencontainers.image.title="suite-gateway" \

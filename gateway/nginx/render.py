@@ -1,9 +1,9 @@
 """Render the gateway's nginx.conf from its one Jinja2 source, for local, compose or k8s.
 
-Standard library and jinja2 only: tools import this file by path (or run it as a script) without
-the workspace packages, and nothing here may import `shared` or a service.
+Standard library, jinja2 and the service registry (tools.services) only: nothing here may import
+`shared` or a service. From the repository root:
 
-    python gateway/nginx/render.py --target local --out .state/nginx/nginx.conf \
+    python -m gateway.nginx.render --target local --out .state/nginx/nginx.conf \
         --prefix .state/nginx --upstream todos=127.0.0.1:8301,127.0.0.1:8302
 """
 
@@ -18,13 +18,12 @@ from pathlib import Path
 
 import jinja2
 
+from tools.services import SERVICE_NAMES, SERVICES
+
 TEMPLATE = Path(__file__).with_name("nginx.conf.j2")
 TARGETS = ("local", "compose", "k8s")
-SERVICES = ("auth", "users", "todos", "files")
 SERVICE_PORT = 8000  # every service listens on 8000 in its container or pod
-# Local replica i of a service listens on base + i - 1 (auth: 8101, 8102, ...).
-LOCAL_BASE_PORTS = {"auth": 8101, "users": 8201, "todos": 8301, "files": 8401}
-LOCAL_REPLICAS = 2
+LOCAL_REPLICAS = 2  # at their default ports (auth: 8101, 8102, ...)
 CONTAINER_PREFIX = "/tmp"  # noqa: S108 - writable in the nginx and nginx-unprivileged images
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
@@ -40,14 +39,16 @@ def default_upstreams(target: str, *, k8s_namespace: str | None = None) -> dict[
     """The service addresses each target uses unless told otherwise."""
     if target == "local":
         return {
-            name: [f"127.0.0.1:{base + i}" for i in range(LOCAL_REPLICAS)]
-            for name, base in LOCAL_BASE_PORTS.items()
+            service.name: [
+                f"127.0.0.1:{service.local_port(i)}" for i in range(1, LOCAL_REPLICAS + 1)
+            ]
+            for service in SERVICES
         }
     if target == "compose":
-        return {name: [f"{name}:{SERVICE_PORT}"] for name in SERVICES}
+        return {name: [f"{name}:{SERVICE_PORT}"] for name in SERVICE_NAMES}
     if target == "k8s":
         suffix = f".{k8s_namespace}.svc.cluster.local" if k8s_namespace else ""
-        return {name: [f"{name}{suffix}:{SERVICE_PORT}"] for name in SERVICES}
+        return {name: [f"{name}{suffix}:{SERVICE_PORT}"] for name in SERVICE_NAMES}
     raise ValueError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
 
 
@@ -88,8 +89,10 @@ def render(
     """
     merged = default_upstreams(target, k8s_namespace=_checked_namespace(k8s_namespace))
     for name, servers in (upstreams or {}).items():
-        if name not in SERVICES:
-            raise ValueError(f"unknown service {name!r}; expected one of {', '.join(SERVICES)}")
+        if name not in SERVICE_NAMES:
+            raise ValueError(
+                f"unknown service {name!r}; expected one of {', '.join(SERVICE_NAMES)}"
+            )
         merged[name] = [_checked_address(server) for server in servers]
         if not merged[name]:
             raise ValueError(f"service {name!r} needs at least one upstream address")

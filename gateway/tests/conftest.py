@@ -1,4 +1,4 @@
-"""The gateway tests' harness: the renderer loaded by path, the real nginx, echo replicas.
+"""The gateway tests' harness: the renderer, the real nginx, echo replicas.
 
 Each echo replica answers with JSON naming itself and echoing what it received. Paths ending in
 `/_problem/<status>` answer that status with a problem+json body; paths ending in `/_slow` answer
@@ -8,7 +8,6 @@ late. Every test gets its own replicas and nginx, so a replica marked down never
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import shutil
 import socket
@@ -26,19 +25,16 @@ from typing import Any
 import httpx
 import pytest
 
-RENDER_PY = Path(__file__).resolve().parents[1] / "nginx" / "render.py"
-SERVICES = ("auth", "users", "todos", "files")
+from gateway.nginx import render
+from tools.services import SERVICE_NAMES
+
 SLOW_SECONDS = 3.0
 
 
 @pytest.fixture(scope="session")
 def renderer() -> ModuleType:
-    """render.py imported by path, the way tools use it."""
-    spec = importlib.util.spec_from_file_location("gateway_render", RENDER_PY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """gateway.nginx.render, the way tools use it."""
+    return render
 
 
 @pytest.fixture(scope="session")
@@ -249,7 +245,7 @@ def start_gateway(renderer: ModuleType, nginx_bin: str, prefix_dir: Path) -> Ite
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(**options: Any) -> Gateway:
-        by_service = {s: [Replica(f"{s}-{i}") for i in (1, 2)] for s in SERVICES}
+        by_service = {s: [Replica(f"{s}-{i}") for i in (1, 2)] for s in SERVICE_NAMES}
         for replica in (r for group in by_service.values() for r in group):
             replica.start()
             replicas.append(replica)

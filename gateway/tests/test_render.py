@@ -10,8 +10,10 @@ from types import ModuleType
 
 import pytest
 
-RENDER_PY = Path(__file__).resolve().parents[1] / "nginx" / "render.py"
-SERVICES = ("auth", "users", "todos", "files")  # the gateway's contract, not read from render.py
+from tools.services import SERVICE_NAMES
+
+ROOT = Path(__file__).resolve().parents[2]
+RENDER = [sys.executable, "-m", "gateway.nginx.render"]
 
 
 def nginx_test(nginx_bin: str, prefix: Path, text: str) -> None:
@@ -68,7 +70,7 @@ def test_compose_rendering_names_services_and_passes_nginx_t(
     renderer: ModuleType, nginx_bin: str, prefix_dir: Path
 ) -> None:
     text = renderer.render(target="compose")
-    names = [f"{service}:8000" for service in SERVICES]
+    names = [f"{service}:8000" for service in SERVICE_NAMES]
 
     assert "listen 0.0.0.0:8080;" in text
     for name in names:
@@ -84,7 +86,7 @@ def test_k8s_rendering_names_services_and_passes_nginx_t(
     renderer: ModuleType, nginx_bin: str, prefix_dir: Path, namespace: str | None, suffix: str
 ) -> None:
     text = renderer.render(target="k8s", k8s_namespace=namespace)
-    names = [f"{service}{suffix}:8000" for service in SERVICES]
+    names = [f"{service}{suffix}:8000" for service in SERVICE_NAMES]
 
     assert "listen 0.0.0.0:8080;" in text
     assert "resolver" not in text.replace("`resolver`", "")
@@ -126,7 +128,7 @@ def test_upstream_blocks_keep_connections_and_retry_only_idempotent_requests(
 ) -> None:
     text = renderer.render(target="local")
 
-    assert text.count("keepalive 32;") == len(SERVICES)
+    assert text.count("keepalive 32;") == len(SERVICE_NAMES)
     assert "proxy_next_upstream error timeout http_502 http_503 http_504;" in text
     assert "non_idempotent" not in text.replace("`non_idempotent`", "")
     assert "proxy_next_upstream_tries 2;" in text
@@ -169,8 +171,7 @@ def test_cli_writes_a_config_nginx_accepts(nginx_bin: str, prefix_dir: Path) -> 
     state = prefix_dir / "state"
     subprocess.run(
         [
-            sys.executable,
-            str(RENDER_PY),
+            *RENDER,
             "--target=local",
             f"--out={out}",
             "--listen=18082",
@@ -181,6 +182,7 @@ def test_cli_writes_a_config_nginx_accepts(nginx_bin: str, prefix_dir: Path) -> 
         ],
         check=True,
         timeout=30,
+        cwd=ROOT,
     )
     text = out.read_text()
 
@@ -201,11 +203,12 @@ def test_cli_writes_a_config_nginx_accepts(nginx_bin: str, prefix_dir: Path) -> 
 
 def test_cli_reports_bad_input_without_a_traceback() -> None:
     result = subprocess.run(
-        [sys.executable, str(RENDER_PY), "--target=local", "--upstream=todos=nowhere"],
+        [*RENDER, "--target=local", "--upstream=todos=nowhere"],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
+        cwd=ROOT,
     )
 
     assert result.returncode == 2

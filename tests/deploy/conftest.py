@@ -9,7 +9,6 @@ specification's schema (vendored in check-jsonschema).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -22,8 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
+import deploy.make_secrets
+import gateway.nginx.render
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("auth", "users", "todos", "files")
 OVERLAYS = ("dev", "prod")
 
 
@@ -37,25 +38,16 @@ def tool(name: str) -> str:
     return found
 
 
-def load_module(path: Path) -> ModuleType:
-    """A script of the repository, imported by path (deploy/ is no package)."""
-    spec = importlib.util.spec_from_file_location(f"deploy_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def make_secrets() -> ModuleType:
-    """deploy/make_secrets.py."""
-    return load_module(ROOT / "deploy" / "make_secrets.py")
+    """deploy.make_secrets."""
+    return deploy.make_secrets
 
 
 @pytest.fixture(scope="session")
 def gateway_renderer() -> ModuleType:
-    """gateway/nginx/render.py, the one source of the gateway's config."""
-    return load_module(ROOT / "gateway" / "nginx" / "render.py")
+    """gateway.nginx.render, the one source of the gateway's config."""
+    return gateway.nginx.render
 
 
 @pytest.fixture(scope="session")

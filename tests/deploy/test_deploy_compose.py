@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from tools.services import SERVICE_NAMES
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("auth", "users", "todos", "files")
 DATA_STORES = ("postgres", "rabbitmq", "redis")
 Compose = dict[str, Any]
 
@@ -112,7 +113,7 @@ def test_long_running_containers_have_healthchecks_and_one_shots_are_awaited(
     compose: Compose,
 ) -> None:
     shots = one_shots(compose)
-    assert shots == {f"{s}-migrate" for s in SERVICES}
+    assert shots == {f"{s}-migrate" for s in SERVICE_NAMES}
     awaited = {
         dependency
         for service in compose["services"].values()
@@ -131,7 +132,7 @@ def test_long_running_containers_have_healthchecks_and_one_shots_are_awaited(
                 assert condition == "service_healthy", f"{name} -> {dependency}"
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_a_service_starts_after_its_migration_and_runs_two_replicas(
     compose: Compose, service: str
 ) -> None:
@@ -152,7 +153,7 @@ def test_a_service_starts_after_its_migration_and_runs_two_replicas(
         assert url == "http://auth:8000/internal/v1/revocations"
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_each_service_uses_its_own_database_role(compose: Compose, service: str) -> None:
     for name in (service, f"{service}-migrate"):
         svc = compose["services"][name]
@@ -170,7 +171,7 @@ def test_each_service_uses_its_own_database_role(compose: Compose, service: str)
         }
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_each_service_signs_cursors_with_its_own_secret(compose: Compose, service: str) -> None:
     for name in (service, f"{service}-migrate"):
         svc = compose["services"][name]
@@ -184,7 +185,9 @@ def test_each_service_signs_cursors_with_its_own_secret(compose: Compose, servic
 
 def test_postgres_creates_every_services_role_with_its_password(compose: Compose) -> None:
     postgres = compose["services"]["postgres"]
-    assert secret_names(postgres) == {"postgres-password"} | {f"{s}-db-password" for s in SERVICES}
+    assert secret_names(postgres) == {"postgres-password"} | {
+        f"{s}-db-password" for s in SERVICE_NAMES
+    }
     mounts = [v.split(":") for v in postgres["volumes"] if v.startswith("./")]
     assert mounts == [
         [
@@ -209,7 +212,7 @@ def test_only_auth_gets_the_private_key(compose: Compose) -> None:
     assert holders == {"auth"}
     auth = compose["services"]["auth"]
     assert auth["environment"]["AUTH_JWT_PRIVATE_KEY"] == secret_path(auth, "jwt-private-key")
-    for service in SERVICES:
+    for service in SERVICE_NAMES:
         for name in (service, f"{service}-migrate"):
             svc = compose["services"][name]
             key_set = svc["environment"][f"{service.upper()}_JWT_PUBLIC_KEYS"]
@@ -249,12 +252,12 @@ def test_networks_keep_the_tiers_apart(compose: Compose) -> None:
         for network in compose["networks"]
     }
     assert members["edge"] == {"gateway"}
-    assert members["backend"] == {"gateway", *SERVICES}
+    assert members["backend"] == {"gateway", *SERVICE_NAMES}
     assert members["data"] == {
         "postgres",
         "rabbitmq",
-        *SERVICES,
-        *(f"{s}-migrate" for s in SERVICES),
+        *SERVICE_NAMES,
+        *(f"{s}-migrate" for s in SERVICE_NAMES),
     }
     assert members["cache"] == {"redis", "auth"}
     for network in ("backend", "data", "cache"):
@@ -278,7 +281,7 @@ def test_auth_trusts_forwarded_addresses_from_the_gateway_alone(compose: Compose
 def test_the_gateway_fronts_the_services_on_8080(compose: Compose) -> None:
     gateway = compose["services"]["gateway"]
     assert gateway["ports"] == ["${SUITE_GATEWAY_PORT:-8080}:8080"]
-    assert depends_on(gateway) == {s: "service_healthy" for s in SERVICES}
+    assert depends_on(gateway) == {s: "service_healthy" for s in SERVICE_NAMES}
     assert gateway["build"]["dockerfile"] == "deploy/docker/gateway.Dockerfile"
 
 
@@ -291,7 +294,7 @@ def test_the_files_replicas_share_one_storage_volume(compose: Compose) -> None:
 
 
 def test_containers_are_hardened(compose: Compose) -> None:
-    for name in (*SERVICES, *(f"{s}-migrate" for s in SERVICES), "gateway"):
+    for name in (*SERVICE_NAMES, *(f"{s}-migrate" for s in SERVICE_NAMES), "gateway"):
         service = compose["services"][name]
         assert service["read_only"] is True, name
         assert service["tmpfs"] == ["/tmp"], name  # noqa: S108 - a tmpfs in the container

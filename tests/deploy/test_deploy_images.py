@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 
+from tools.services import SERVICE_NAMES, SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("auth", "users", "todos", "files")
 SERVICE_DOCKERFILE = ROOT / "deploy" / "docker" / "service.Dockerfile"
 GATEWAY_DOCKERFILE = ROOT / "deploy" / "docker" / "gateway.Dockerfile"
 ENTRYPOINT = ROOT / "deploy" / "docker" / "service-entrypoint.sh"
@@ -124,6 +125,9 @@ def test_service_image_is_multi_stage_from_the_lock_file() -> None:
     sources_before = [source for args in order[:first_sync] for source in args.split()[:-1]]
     assert "uv.lock" in sources_before
     assert all(source.endswith(("pyproject.toml", "uv.lock")) for source in sources_before)
+    # uv reads the whole workspace from the lock: every member's pyproject.toml must be there.
+    members = {"shared/pyproject.toml", *(f"services/{s}/pyproject.toml" for s in SERVICE_NAMES)}
+    assert members <= set(sources_before)
     assert order[first_sync + 1 : first_sync + 3] == [
         "shared/ shared/",
         "services/${SERVICE}/ services/${SERVICE}/",
@@ -178,13 +182,14 @@ def test_gateway_image_ships_the_rendered_compose_config() -> None:
 
 
 def test_rendered_gateway_configs_are_up_to_date() -> None:
-    """deploy/render_gateway.py writes them from gateway/nginx/nginx.conf.j2."""
+    """deploy.render_gateway writes them from gateway/nginx/nginx.conf.j2."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "deploy" / "render_gateway.py"), "--check"],
+        [sys.executable, "-m", "deploy.render_gateway", "--check"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
 
@@ -312,7 +317,7 @@ def builder_steps() -> tuple[dict[str, str], list[tuple[list[str], str]], list[s
     return env, copies, commands
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_builder_installs_each_service_from_the_lock_alone(
     find_tool: Callable[[str], str], tmp_path: Path, service: str
 ) -> None:
@@ -381,7 +386,7 @@ def test_builder_installs_each_service_from_the_lock_alone(
         "print(main.parents[2]); "
         "sys.exit(any(u.find_spec(m) for m in sys.argv[1:]))"
     )
-    absent = ["pytest", "ruff", "mypy", "moto", *(f"{s}_service" for s in SERVICES if s != service)]
+    absent = ["pytest", "ruff", "mypy", "moto", *(s.package for s in SERVICES if s.name != service)]
     result = subprocess.run(
         [python, "-c", probe, *absent], capture_output=True, text=True, check=False
     )
@@ -391,8 +396,8 @@ def test_builder_installs_each_service_from_the_lock_alone(
     assert (service_dir / "migrations" / "env.py").is_file()
 
 
-def test_make_secrets_is_importable_as_a_script(make_secrets: ModuleType) -> None:
-    """Named so that it never shadows the standard library's `secrets` when run as a script."""
+def test_make_secrets_never_shadows_the_standard_library(make_secrets: ModuleType) -> None:
+    """Named so that it never shadows the standard library's `secrets`."""
     assert Path(str(make_secrets.__file__)).name != "secrets.py"
 
 

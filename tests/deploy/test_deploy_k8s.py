@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 import kubernetes_validate
 import pytest
 
+from tools.services import SERVICE_NAMES
+
 Obj = dict[str, Any]
 Find = Callable[..., list[Obj]]
 
-SERVICES = ("auth", "users", "todos", "files")
 # The oldest Kubernetes the manifests are written for (HPA v2, PDB v1, NetworkPolicy endPort,
 # all GA by 1.25), and the newest whose schemas kubernetes-validate bundles.
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
@@ -40,14 +41,14 @@ PROD_EXTERNAL = {
     ("Secret", "jwt-private-key"),
     ("ConfigMap", "jwt-public-keys"),
     ("Secret", "suite-amqp"),
-    *{("Secret", f"{service}-db-app") for service in SERVICES},  # CloudNativePG
-    *{("Secret", f"{service}-cursor") for service in SERVICES},
+    *{("Secret", f"{service}-db-app") for service in SERVICE_NAMES},  # CloudNativePG
+    *{("Secret", f"{service}-cursor") for service in SERVICE_NAMES},
 }
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
 MONITORING_PEER = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
 }
-DEPLOYMENTS = (*SERVICES, "gateway")
+DEPLOYMENTS = (*SERVICE_NAMES, "gateway")
 PRE_STOP_SECONDS = 5
 UVICORN_GRACEFUL_SECONDS = 25  # shared.entrypoint: timeout_graceful_shutdown
 
@@ -208,7 +209,7 @@ def test_data_stores_run_as_non_root_too(find: Find) -> None:
             assert "readinessProbe" in container and "livenessProbe" in container
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_shutdown_drains_before_the_pod_is_killed(find: Find, service: str) -> None:
     """preStop pause, then the readiness-503 drain, then uvicorn's graceful stop, all in time."""
     (deployment,) = find("Deployment", service)
@@ -315,7 +316,7 @@ def test_the_private_key_is_mounted_in_auth_alone(objects: list[Obj], find: Find
 
 @pytest.mark.parametrize("kind", ["Deployment", "Job"])
 def test_every_service_gets_the_public_key_set(find: Find, kind: str) -> None:
-    for service in SERVICES:
+    for service in SERVICE_NAMES:
         name = service if kind == "Deployment" else f"{service}-migrate"
         (workload,) = find(kind, name)
         spec = pod_spec(workload)
@@ -327,7 +328,7 @@ def test_every_service_gets_the_public_key_set(find: Find, kind: str) -> None:
         assert path.startswith(mount["mountPath"] + "/")
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_each_service_uses_its_own_database_role_and_password(find: Find, service: str) -> None:
     for workload in (*find("Deployment", service), *find("Job", f"{service}-migrate")):
         (container,) = pod_spec(workload)["containers"]
@@ -339,7 +340,7 @@ def test_each_service_uses_its_own_database_role_and_password(find: Find, servic
         assert secret.startswith(f"{service}-db-app"), secret
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_each_service_signs_cursors_with_its_own_secret(find: Find, service: str) -> None:
     for workload in (*find("Deployment", service), *find("Job", f"{service}-migrate")):
         (container,) = pod_spec(workload)["containers"]
@@ -347,7 +348,7 @@ def test_each_service_signs_cursors_with_its_own_secret(find: Find, service: str
         assert ref["name"].startswith(f"{service}-cursor"), ref
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_services_are_scraped_by_annotation(find: Find, service: str) -> None:
     (deployment,) = find("Deployment", service)
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
@@ -373,7 +374,7 @@ def test_env_references_are_defined_before_use(objects: list[Obj]) -> None:
                 seen.add(item["name"])
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_migrations_run_as_a_job_of_the_same_image(find: Find, service: str) -> None:
     (deployment,) = find("Deployment", service)
     (job,) = find("Job", f"{service}-migrate")
@@ -389,7 +390,7 @@ def test_migrations_run_as_a_job_of_the_same_image(find: Find, service: str) -> 
 def test_revocation_urls_point_at_auth(find: Find) -> None:
     (auth_service,) = find("Service", "auth")
     port = auth_service["spec"]["ports"][0]["port"]
-    for service in SERVICES[1:]:
+    for service in (s for s in SERVICE_NAMES if s != "auth"):
         (deployment,) = find("Deployment", service)
         (container,) = pod_spec(deployment)["containers"]
         url = env_of(container)[f"{service.upper()}_REVOCATIONS_URL"]["value"]
@@ -480,7 +481,7 @@ def test_default_deny_both_ways_and_dns(find: Find) -> None:
     assert {p["port"] for p in dns["egress"][0]["ports"]} == {53}
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_only_the_gateway_reaches_a_services_http_port(
     objects: list[Obj], find: Find, service: str
 ) -> None:
@@ -488,7 +489,7 @@ def test_only_the_gateway_reaches_a_services_http_port(
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     # The one exception, commented in base/network-policies.yaml: the other services load the
     # revocation snapshot from auth's /internal/v1/revocations.
-    allowed = {"gateway"} | ({"users", "todos", "files"} if service == "auth" else set())
+    allowed = {"gateway"} | (set(SERVICE_NAMES) - {"auth"} if service == "auth" else set())
     callers: set[str] = set()
     for policy in _policies_for(objects, labels, "ingress"):
         for rule in policy["spec"].get("ingress", []):
@@ -504,11 +505,11 @@ def test_only_the_gateway_reaches_a_services_http_port(
     assert callers == allowed | {"monitoring"}
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_a_service_reaches_only_its_database_the_broker_and_dns(
     objects: list[Obj], find: Find, overlay: str, service: str
 ) -> None:
-    databases = {f"{s}-db" for s in SERVICES}
+    databases = {f"{s}-db" for s in SERVICE_NAMES}
     for workload in (*find("Deployment", service), *find("Job", f"{service}-migrate")):
         labels = workload["spec"]["template"]["metadata"]["labels"]
         reached: set[str] = set()
@@ -545,14 +546,14 @@ def test_the_gateway_reaches_only_the_services(objects: list[Obj], find: Find) -
         for rule in policy["spec"].get("egress", []):
             for peer in rule["to"]:
                 reached |= _peer_owners(objects, peer) or set()
-    assert reached == set(SERVICES)
+    assert reached == set(SERVICE_NAMES)
 
 
 @pytest.mark.parametrize(
     ("store", "clients"),
     [
-        *((f"{s}-db", {s, f"{s}-migrate"}) for s in SERVICES),
-        ("rabbitmq", {*SERVICES, *(f"{s}-migrate" for s in SERVICES)}),
+        *((f"{s}-db", {s, f"{s}-migrate"}) for s in SERVICE_NAMES),
+        ("rabbitmq", {*SERVICE_NAMES, *(f"{s}-migrate" for s in SERVICE_NAMES)}),
         ("redis", {"auth"}),
     ],
 )
@@ -612,8 +613,8 @@ def test_prod_databases_are_cloudnativepg_clusters_the_services_point_at(
     rendered: dict[str, list[Obj]],
 ) -> None:
     clusters = {o["metadata"]["name"]: o for o in rendered["prod"] if o["kind"] == "Cluster"}
-    assert set(clusters) == {f"{s}-db" for s in SERVICES}
-    for service in SERVICES:
+    assert set(clusters) == {f"{s}-db" for s in SERVICE_NAMES}
+    for service in SERVICE_NAMES:
         spec = clusters[f"{service}-db"]["spec"]
         assert spec["bootstrap"]["initdb"] == {"database": service, "owner": service}
         assert spec["instances"] >= 2
@@ -626,7 +627,7 @@ def test_prod_databases_are_cloudnativepg_clusters_the_services_point_at(
 def test_dev_databases_mirror_prods_names(rendered: dict[str, list[Obj]]) -> None:
     objects = rendered["dev"]
     services = {o["metadata"]["name"] for o in objects if o["kind"] == "Service"}
-    for service in SERVICES:
+    for service in SERVICE_NAMES:
         assert f"{service}-db-rw" in services
         (db,) = [
             o

@@ -22,8 +22,9 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 
+from tools.services import SERVICE_NAMES
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("auth", "users", "todos", "files")
 INIT_SCRIPT = ROOT / "deploy" / "compose" / "postgres-init.sh"
 
 
@@ -32,7 +33,7 @@ def test_generates_a_key_pair_and_passwords_once(make_secrets: ModuleType, tmp_p
     written = make_secrets.generate(folder)
     names = {path.name for path in written}
     assert {"jwt-private.pem", "jwt-public.pem", "amqp-url", "admin-password"} <= names
-    assert {f"{s}-db-password" for s in SERVICES} <= names
+    assert {f"{s}-db-password" for s in SERVICE_NAMES} <= names
     contents = {path.name: path.read_text() for path in written}
     assert make_secrets.generate(folder) == []  # a second run keeps everything
     assert {p.name: p.read_text() for p in written} == contents
@@ -42,7 +43,7 @@ def test_generates_a_key_pair_and_passwords_once(make_secrets: ModuleType, tmp_p
     public = serialization.load_pem_public_key(contents["jwt-public.pem"].encode())
     assert private.public_key().public_numbers() == public.public_numbers()  # type: ignore[union-attr]
 
-    passwords = [contents[f"{s}-db-password"] for s in SERVICES]
+    passwords = [contents[f"{s}-db-password"] for s in SERVICE_NAMES]
     assert len(set(passwords)) == len(passwords)
     url = urlsplit(contents["amqp-url"])
     assert (url.username, url.password, url.hostname) == (
@@ -93,7 +94,6 @@ def init_roles(servers: Any, run_id: str, tmp_path: Path) -> Iterator[dict[str, 
         "PGPORT": str(admin.port or 5432),
         "PGPASSWORD": admin.password or "",
         "POSTGRES_USER": admin.username or "postgres",
-        "SUITE_SERVICES": " ".join(roles),
         "SUITE_SECRETS_DIR": str(tmp_path),
     }
     try:

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-SERVICES = ("auth", "users", "todos", "files")
+from tools.services import SERVICE_NAMES
+
 ENTRYPOINT_FILE_VARIABLE = re.compile(r"^(PGPASSWORD|[A-Z]+_[A-Z0-9_]*)_FILE$")
 
 
@@ -40,7 +41,7 @@ def compose_secrets(tmp_path_factory: pytest.TempPathFactory, make_secrets: Modu
     return folder
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 @pytest.mark.parametrize("role", ["api", "migrate"])
 def test_compose_environment_loads_the_services_settings(
     compose: dict[str, Any],
@@ -101,7 +102,7 @@ def resolve_k8s_env(container: dict[str, Any], objects: list[dict[str, Any]]) ->
     return env
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 @pytest.mark.parametrize("kind", ["Deployment", "Job"])
 def test_dev_overlay_environment_loads_the_services_settings(
     rendered: dict[str, list[dict[str, Any]]],

@@ -24,8 +24,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from tools import suite
+
 ROOT = Path(__file__).resolve().parents[2]
-BASE_URL = os.environ.get("E2E_BASE_URL", "http://127.0.0.1:8080")
+# The suite `make run` starts (SUITE_GATEWAY_PORT), unless told to test another one.
+BASE_URL = os.environ.get("E2E_BASE_URL", f"http://127.0.0.1:{suite.default_gateway_port()}")
 KEY_FILE = Path(
     os.environ.get("E2E_JWT_PRIVATE_KEY", ROOT / ".state" / "local" / "keys" / "jwt-private.pem")
 )
@@ -77,14 +80,15 @@ def _gateway_up() -> bool:
 
 @pytest.fixture(scope="session")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The gateway of a running suite; `tools/suite.py` is started (and stopped) if none is up."""
+    """The gateway of a running suite; `python -m tools.suite` is started (and stopped) if none is."""
     if _gateway_up():
         yield BASE_URL
         return
     ready = tmp_path_factory.mktemp("suite") / "ready.json"
     log = (tmp_path_factory.getbasetemp() / "suite.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "tools" / "suite.py")],
+        [sys.executable, "-m", "tools.suite"],
+        cwd=ROOT,
         # Every e2e request comes from 127.0.0.1: lift the per-address login limit (the gateway's
         # own tests show the limit works).
         env={

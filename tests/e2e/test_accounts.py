@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import secrets
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -202,8 +201,7 @@ def test_bad_input_is_a_problem_never_a_500(client: httpx.Client) -> None:
 def test_user_registered_while_the_broker_is_down_gets_a_profile(
     client: httpx.Client, eventually: Callable[..., Any], never: Callable[..., None]
 ) -> None:
-    sys.path.insert(0, str(ROOT / "tools"))
-    import infra
+    from tools import infra
 
     cfg = infra.InfraConfig.from_env("local")
     if os.environ.get("E2E_BASE_URL") or not (cfg.state / "rabbitmq" / "supervisor.pid").exists():

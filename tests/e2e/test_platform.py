@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import httpx
 import pytest
 
-SERVICES = ["auth", "users", "todos", "files"]
+from tools import suite
+from tools.services import SERVICE_NAMES
+
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code", "request_id"}
 
 
@@ -17,7 +18,7 @@ def test_gateway_answers_its_own_health(client: httpx.Client) -> None:
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_ping_is_served_by_both_replicas_with_the_token_subject(
     client: httpx.Client, mint_token: Callable[..., str], service: str
 ) -> None:
@@ -34,7 +35,7 @@ def test_ping_is_served_by_both_replicas_with_the_token_subject(
     assert replicas == {f"{service}-1", f"{service}-2"}
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_ping_without_token_is_401_problem(client: httpx.Client, service: str) -> None:
     response = client.get(f"/api/v1/{service}/ping")
     assert response.status_code == 401
@@ -53,7 +54,7 @@ def test_every_service_refuses_bad_tokens(
     client: httpx.Client, mint_token: Callable[..., str], claims: dict[str, object]
 ) -> None:
     token = mint_token("user-1", **claims)
-    for service in SERVICES:
+    for service in SERVICE_NAMES:
         response = client.get(
             f"/api/v1/{service}/ping", headers={"Authorization": f"Bearer {token}"}
         )
@@ -95,22 +96,18 @@ def test_unknown_route_inside_a_service_is_a_problem(
     assert response.json().keys() >= PROBLEM_FIELDS
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_openapi_docs_are_served_through_the_gateway(client: httpx.Client, service: str) -> None:
     response = client.get(f"/api/v1/{service}/openapi.json")
     assert response.status_code == 200
     assert f"/api/v1/{service}/ping" in response.json()["paths"]
 
 
-@pytest.mark.parametrize("position,service", list(enumerate(SERVICES)))
-def test_every_replica_is_ready_and_reports_its_checks(
-    base_url: str, position: int, service: str
-) -> None:
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+def test_every_replica_is_ready_and_reports_its_checks(base_url: str, service: str) -> None:
     # Probes reach replicas directly, as the kubelet does; the gateway hides them.
-    base = int(os.environ.get("SUITE_SERVICE_BASE_PORT", 8100))
-    for replica in (1, 2):
-        port = base + 100 * position + replica
-        response = httpx.get(f"http://127.0.0.1:{port}/health/readiness", timeout=5)
+    for replica in (r for r in suite.replicas(2) if r.service.name == service):
+        response = httpx.get(f"http://127.0.0.1:{replica.port}/health/readiness", timeout=5)
         assert response.status_code == 200, response.text
         checks = response.json()["checks"]
         assert checks["database"]["status"] == "up"

@@ -5,17 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import sys
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 PASSWORD = "correct horse battery staple"
-ROOT = Path(__file__).resolve().parents[2]
 PROBLEM = "application/problem+json"
 
 
@@ -256,8 +253,7 @@ def test_oversized_uploads_are_refused_and_leave_nothing(
 def test_deleting_a_user_while_the_broker_is_down_purges_todos_and_files(
     client: httpx.Client, mint_token: Callable[..., str], eventually: Callable[..., Any]
 ) -> None:
-    sys.path.insert(0, str(ROOT / "tools"))
-    import infra
+    from tools import infra
 
     cfg = infra.InfraConfig.from_env("local")
     if os.environ.get("E2E_BASE_URL") or not (cfg.state / "rabbitmq" / "supervisor.pid").exists():

@@ -10,6 +10,8 @@ from pathlib import Path
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tools.services import SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "suite-dashboard.json"
 PROMQL_WORDS = {
@@ -20,8 +22,8 @@ PROMQL_WORDS = {
 
 def exposed_sample_names() -> set[str]:
     # Importing each service registers its metrics, as its process does at start.
-    for service in ("auth", "users", "todos", "files"):
-        importlib.import_module(f"{service}_service.main")
+    for service in SERVICES:
+        importlib.import_module(f"{service.package}.main")
     names: set[str] = set()
     for family in text_string_to_metric_families(generate_latest(REGISTRY).decode()):
         suffixes = {

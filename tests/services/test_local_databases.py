@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-import suite  # tools/suite.py: what `make run` runs
+from tools import suite  # what `make run` runs
+from tools.services import SERVICE_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +39,7 @@ def connect(cfg: Any, role: str, database: str) -> Any:
     return asyncio.run(attempt())
 
 
-@pytest.mark.parametrize("service", suite.SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_each_role_reaches_its_own_database(local_servers: Any, service: str) -> None:
     assert connect(local_servers, service, service) == service
 

@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.migrations import alembic_config, upgrade_to_head
 from shared.testing import asyncpg_url
-
-SERVICES = ["auth", "users", "todos", "files"]
+from tools.services import SERVICE_NAMES
 
 
 def service_parts(service: str) -> tuple[Path, MetaData]:
@@ -39,7 +38,7 @@ async def schema_diff(url: str, metadata: MetaData) -> list[Any]:
         await engine.dispose()
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_one_head_with_dated_file_names(service: str) -> None:
     migrations_dir, _ = service_parts(service)
     script = ScriptDirectory.from_config(alembic_config(migrations_dir, "postgresql://x/y"))
@@ -48,7 +47,7 @@ def test_one_head_with_dated_file_names(service: str) -> None:
         assert path.name[:4].isdigit() and path.name[4] == "_", path.name
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_migrations_reach_head_match_models_and_downgrade(
     service: str, database_factory: Callable[[str], str]
 ) -> None:
