@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.tokens import jwk_thumbprint
 from tools import infra, suite
@@ -26,6 +27,8 @@ from tools import infra, suite
 
 def mint(private_pem: Path, cfg_issuer: str, audience: str) -> str:
     key = serialization.load_pem_private_key(private_pem.read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise SystemExit(f"{private_pem} is not an RSA private key")
     now = int(time.time())
     claims = {
         "iss": cfg_issuer,
@@ -36,8 +39,8 @@ def mint(private_pem: Path, cfg_issuer: str, audience: str) -> str:
         "sid": uuid.uuid4().hex,
         "roles": [],
     }
-    kid = jwk_thumbprint(key.public_key())  # type: ignore[arg-type]
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})  # type: ignore[arg-type]
+    kid = jwk_thumbprint(key.public_key())
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})
 
 
 def wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str]) -> tuple[float, str]:

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,16 +202,19 @@ def _spawn(
         )
 
 
-def _check(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+def _check(
+    argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
     ids = _run_as()
-    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+    return subprocess.run(
         argv,
         check=True,
         capture_output=True,
+        env=env,
+        cwd=cwd,
         user=ids[0] if ids else None,
         group=ids[1] if ids else None,
         extra_groups=[] if ids else None,
-        **kwargs,
     )
 
 
@@ -220,10 +224,10 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_for(what: str, ready: object, timeout: float = 60.0) -> None:
+def wait_for(what: str, ready: Callable[[], object], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if ready():  # type: ignore[operator]
+        if ready():
             return
         time.sleep(0.2)
     raise RuntimeError(f"{what} did not become ready within {timeout:.0f}s")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import json
 import time
@@ -23,7 +22,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.topology import Topology, declare_consumer_queue
-from shared.testing import asyncpg_url, eventually
+from shared.testing import asyncpg_url, eventually, never
 
 metadata = make_metadata()
 widget = Table("widget", metadata, Column("id", Integer, primary_key=True), Column("name", String))
@@ -42,27 +41,6 @@ class WidgetCreated(DomainEvent):
 
 
 _names = itertools.count()
-
-
-async def never(
-    check: Callable[[], object],
-    *,
-    within: float,
-    interval: float = 0.05,
-    message: str = "condition met",
-) -> None:
-    """Watch `check()` (awaited if it returns an awaitable) for `within` s; fail once it is truthy."""
-    # Belongs beside `eventually` in shared.testing.waiting once another test needs it.
-    deadline = time.monotonic() + within
-    while True:
-        outcome = check()
-        if inspect.isawaitable(outcome):
-            outcome = await outcome
-        if outcome:
-            raise AssertionError(message)
-        if time.monotonic() > deadline:
-            return
-        await asyncio.sleep(interval)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from shared.testing.databases import (
     service_settings,
 )
 from shared.testing.keys import SigningKey, bad_credentials
-from shared.testing.waiting import eventually, free_port, wait_serving, wait_until
+from shared.testing.waiting import eventually, free_port, never, wait_serving, wait_until
 
 __all__ = [
     "LiveConsumer",
@@ -47,6 +47,7 @@ __all__ = [
     "free_port",
     "migrate",
     "migrated_settings",
+    "never",
     "read_outbox",
     "replaced_components",
     "rolled_back",

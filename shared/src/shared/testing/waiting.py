@@ -40,6 +40,27 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
+async def never(
+    check: Callable[[], object],
+    *,
+    within: float,
+    interval: float = 0.05,
+    message: str = "condition met",
+) -> None:
+    """Watch `check()` (awaited if it returns an awaitable) for `within` s; fail once it is
+    truthy. Proves that something did not happen in a window, where a bare sleep proves nothing."""
+    deadline = time.monotonic() + within
+    while True:
+        outcome = check()
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        if outcome:
+            raise AssertionError(message)
+        if time.monotonic() > deadline:
+            return
+        await asyncio.sleep(interval)
+
+
 def wait_until(check: Callable[[], object], *, within: float, message: str) -> None:
     """`eventually` for code outside an event loop (a server in a subprocess, a sync fixture)."""
     for _ in _tries(within, message):
