@@ -124,6 +124,18 @@ def service_env(
     private_key: Path,
     signer_ports: list[int] | None = None,
 ) -> dict[str, str]:
+    """The environment a process of `service` runs with: ours plus its prefixed settings."""
+    return {**os.environ, **service_settings(cfg, service, public_key, private_key, signer_ports)}
+
+
+def service_settings(
+    cfg: infra.InfraConfig,
+    service: Service,
+    public_key: Path,
+    private_key: Path,
+    signer_ports: list[int] | None = None,
+) -> dict[str, str]:
+    """The service's settings in the local suite, as prefixed environment variables."""
     name = service.name
     values = {
         "ENVIRONMENT": "local",
@@ -143,7 +155,18 @@ def service_env(
         values["REVOCATIONS_URL"] = ",".join(
             f"http://127.0.0.1:{port}/internal/v1/revocations" for port in signer_ports
         )
-    return {**os.environ, **{service.env_prefix + key: value for key, value in values.items()}}
+    return {service.env_prefix + key: value for key, value in values.items()}
+
+
+def write_env_file(cfg: infra.InfraConfig, service: Service, settings: dict[str, str]) -> Path:
+    """The settings as an env file, so an operator command runs against the local suite:
+    `python -m <package> --env-file .state/local/env/<service>.env <command>`."""
+    folder = cfg.state / "env"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{service.name}.env"
+    path.write_text("".join(f"{name}={value}\n" for name, value in sorted(settings.items())))
+    path.chmod(0o600)  # database and admin passwords
+    return path
 
 
 def admin_settings(cfg: infra.InfraConfig) -> dict[str, str]:
@@ -216,6 +239,9 @@ class Suite:
         say(f"migrating {', '.join(s.name for s in SERVICES)}")
         for service in SERVICES:
             env = service_env(self.cfg, service, public_key, private_key)
+            write_env_file(
+                self.cfg, service, service_settings(self.cfg, service, public_key, private_key)
+            )
             log = logs / f"{service.name}-migrate.log"
             with log.open("wb") as out:
                 migrate = subprocess.run(

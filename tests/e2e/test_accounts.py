@@ -5,6 +5,8 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -222,3 +224,24 @@ def test_user_registered_while_the_broker_is_down_gets_a_profile(
         within=60.0,
         what="profile after the broker came back",
     )
+
+
+def test_grant_admin_as_the_readme_shows_it(client: httpx.Client) -> None:
+    """`python -m auth_service --env-file .state/local/env/auth.env grant-admin <name>`."""
+    env_file = ROOT / ".state" / "local" / "env" / "auth.env"
+    if os.environ.get("E2E_BASE_URL") or not env_file.exists():
+        pytest.skip("runs the operator command against the local suite only")
+    account = new_user(client)
+    command = [sys.executable, "-m", "auth_service", "--env-file", str(env_file)]
+    # The command reads its settings from the file alone, as in an operator's fresh shell.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AUTH_")}
+    granted = subprocess.run(
+        [*command, "grant-admin", account["email"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert granted.returncode == 0, granted.stderr
+    roles = client.get("/api/v1/auth/me", headers=bearer(login(client, account["username"])))
+    assert roles.json()["roles"] == ["admin"]
