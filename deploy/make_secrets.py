@@ -20,7 +20,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tools.services import SERVICE_NAMES
+from tools.services import SERVICE_NAMES, SERVICES
 
 DEPLOY = Path(__file__).resolve().parent
 TARGETS = {
@@ -59,6 +59,10 @@ def generate(folder: Path) -> list[Path]:
         ensure(f"{service}-db-password", _password)
         # Signs the service's pagination cursors; its replicas must share it.
         ensure(f"{service}-cursor-secret", _password)
+    for service in SERVICES:
+        if service.signs_tokens:
+            # Signs device tokens (clients known to an account); its replicas must share it.
+            ensure(f"{service.name}-device-token-secret", _password)
     amqp_password = ensure("amqp-password", _password)
     ensure("amqp-url", lambda: f"amqp://{AMQP_USER}:{amqp_password}@rabbitmq:5672/")
     # A conf.d snippet: RabbitMQ creates this user on first boot instead of guest.

@@ -43,6 +43,7 @@ PROD_EXTERNAL = {
     ("Secret", "suite-amqp"),
     *{("Secret", f"{service}-db-app") for service in SERVICE_NAMES},  # CloudNativePG
     *{("Secret", f"{service}-cursor") for service in SERVICE_NAMES},
+    ("Secret", "auth-device-token"),
 }
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
 MONITORING_PEER = {
