@@ -10,6 +10,7 @@ Standard library, jinja2 and the service registry (tools.services) only: nothing
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import math
 import re
 import sys
@@ -24,6 +25,9 @@ TEMPLATE = Path(__file__).with_name("nginx.conf.j2")
 TARGETS = ("local", "compose", "k8s")
 SERVICE_PORT = 8000  # every service listens on 8000 in its container or pod
 LOCAL_REPLICAS = 2  # at their default ports (auth: 8101, 8102, ...)
+# In Kubernetes the gateway's peer is the ingress controller, somewhere in the pod network: set
+# this to your cluster's pod CIDR (the same placeholder as auth's AUTH_TRUSTED_PROXIES).
+DEFAULT_TRUSTED_PROXIES: dict[str, tuple[str, ...]] = {"k8s": ("10.0.0.0/8",)}
 CONTAINER_PREFIX = "/tmp"  # noqa: S108 - writable in the nginx and nginx-unprivileged images
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
@@ -81,8 +85,13 @@ def render(
     proxy_send_timeout_s: int = 30,
     upstream_keepalive_timeout_s: int = 4,
     k8s_namespace: str | None = None,
+    trusted_proxies: Sequence[str] | None = None,
 ) -> str:
     """The nginx.conf text for `target`; `upstreams` overrides the target's defaults per service.
+
+    `trusted_proxies` are the networks of load balancers in front of the gateway whose
+    X-Forwarded-For nginx believes (real_ip): default none, but the k8s target's pod network,
+    where the ingress controller is the gateway's peer.
 
     `prefix` is where pid and temp files go. For local without a prefix the paths stay relative,
     which nginx resolves against its `-p` directory; compose and k8s default to /tmp.
@@ -116,6 +125,9 @@ def render(
         raise ValueError("multipart_allowance_mib must not be negative")
     if not _SIZE.match(default_max_body):
         raise ValueError(f"default_max_body {default_max_body!r} must look like '1m' or '512k'")
+    if trusted_proxies is None:
+        trusted_proxies = DEFAULT_TRUSTED_PROXIES.get(target, ())
+    networks = [_checked_network(network) for network in trusted_proxies]
     auth_retry_after = retry_after_seconds(auth_rate)
     general_retry_after = retry_after_seconds(general_rate) if general_rate else auth_retry_after
 
@@ -127,6 +139,7 @@ def render(
             listen_host="127.0.0.1" if target == "local" else "0.0.0.0",  # noqa: S104 - in a container
             listen_port=listen_port,
             upstreams=merged,
+            trusted_proxies=networks,
             paths=_paths(target, prefix),
             worker_processes=worker_processes,
             worker_connections=worker_connections,
@@ -180,6 +193,13 @@ def _checked_address(server: str) -> str:
     return server
 
 
+def _checked_network(network: str) -> str:
+    try:
+        return str(ipaddress.ip_network(network.strip()))
+    except ValueError:
+        raise ValueError(f"trusted proxy {network!r} is not an IP network") from None
+
+
 def _checked_namespace(namespace: str | None) -> str | None:
     if namespace is not None and not _DNS_LABEL.match(namespace):
         raise ValueError(f"k8s namespace {namespace!r} is not a DNS label")
@@ -215,6 +235,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--general-burst", type=int, default=100)
     parser.add_argument("--proxy-read-timeout", type=int, default=30)
     parser.add_argument("--namespace", help="k8s only: qualify Service names with this namespace")
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        dest="trusted_proxies",
+        metavar="CIDR",
+        help="a load balancer network whose X-Forwarded-For is believed (repeatable)",
+    )
     args = parser.parse_args(argv)
 
     prefix: Path | None = args.prefix
@@ -234,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             general_burst=args.general_burst,
             proxy_read_timeout_s=args.proxy_read_timeout,
             k8s_namespace=args.namespace,
+            trusted_proxies=args.trusted_proxies,
         )
     except ValueError as error:
         parser.error(str(error))

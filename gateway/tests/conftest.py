@@ -203,16 +203,29 @@ class Gateway:
 
     def raw_get(self, raw_path: str) -> tuple[int, bytes]:
         """GET with the path sent byte for byte: httpx would normalise dot segments itself."""
-        host, port = self.url.removeprefix("http://").split(":")
+        status, _, body = self.raw(f"GET {raw_path} HTTP/1.1\r\nHost: {self.host}\r\n")
+        return status, body
+
+    @property
+    def host(self) -> str:
+        return self.url.removeprefix("http://")
+
+    def raw(self, head: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+        """Send `head` (request line and headers, each ending in CRLF) as is, then `body`; the
+        status, headers (lower-cased names) and body of the answer."""
+        host, port = self.host.split(":")
         with socket.create_connection((host, int(port)), timeout=5) as sock:
-            sock.sendall(
-                f"GET {raw_path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
-            )
+            sock.sendall(f"{head}Connection: close\r\n\r\n".encode("latin-1") + body)
             data = b""
             while chunk := sock.recv(65536):
                 data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        return int(head.split()[1]), body
+        head_bytes, _, answer = data.partition(b"\r\n\r\n")
+        lines = head_bytes.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return int(lines[0].split()[1]), headers, answer
 
 
 StartGateway = Callable[..., Gateway]

@@ -245,3 +245,17 @@ def test_grant_admin_as_the_readme_shows_it(client: httpx.Client) -> None:
     assert granted.returncode == 0, granted.stderr
     roles = client.get("/api/v1/auth/me", headers=bearer(login(client, account["username"])))
     assert roles.json()["roles"] == ["admin"]
+
+
+def test_an_address_a_client_writes_changes_nothing(client: httpx.Client) -> None:
+    """Sessions record, and throttling keys on, the address the gateway saw."""
+    account = new_user(client)
+    forged = {"X-Forwarded-For": "6.6.6.6", "X-Real-IP": "6.6.6.6"}
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"username": account["username"], "password": PASSWORD},
+        headers=forged,
+    )
+    assert response.status_code == 200, response.text
+    sessions = client.get("/api/v1/auth/sessions", headers=bearer(response.json()))
+    assert [session["ip"] for session in sessions.json()] == ["127.0.0.1"]

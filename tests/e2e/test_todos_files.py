@@ -231,7 +231,7 @@ def _multipart(total: int, boundary: str) -> Iterator[bytes]:
 
 
 @pytest.mark.parametrize(
-    "mib,code", [(50.5, "file_too_large"), (52, "payload_too_large")], ids=["service", "gateway"]
+    "mib,code", [(50.5, "file_too_large"), (52, "file_too_large")], ids=["service", "gateway"]
 )
 def test_oversized_uploads_are_refused_and_leave_nothing(
     base_url: str, ann: dict[str, Any], mib: float, code: str
