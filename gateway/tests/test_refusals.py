@@ -111,3 +111,18 @@ def test_retry_after_names_the_zone_that_refused(start_gateway: StartGateway) ->
     assert login_limited and read_limited
     assert {r.headers["retry-after"] for r in login_limited} == {"6"}
     assert {r.headers["retry-after"] for r in read_limited} == {"1"}
+
+
+def test_a_streamed_upload_over_the_limit_is_a_problem_too(start_gateway: StartGateway) -> None:
+    # Chunked, so nginx finds out only while the body streams through.
+    gateway = start_gateway(max_body_mib=1)
+
+    def body() -> Any:
+        for _ in range(3 * 16):
+            yield b"x" * 65536
+
+    with gateway.client() as client:
+        response = client.post("/api/v1/files", content=body())
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "file_too_large"

@@ -259,3 +259,30 @@ def test_an_address_a_client_writes_changes_nothing(client: httpx.Client) -> Non
     assert response.status_code == 200, response.text
     sessions = client.get("/api/v1/auth/sessions", headers=bearer(response.json()))
     assert [session["ip"] for session in sessions.json()] == ["127.0.0.1"]
+
+
+def test_the_owner_with_a_device_token_is_not_locked_out_by_guessing(
+    base_url: str, client: httpx.Client
+) -> None:
+    account = new_user(client)
+    device_token = login(client, account["username"])["device_token"]
+    with httpx.Client(base_url=base_url, timeout=10) as attacker:  # no cookie from the owner
+        statuses = {
+            attacker.post(
+                "/api/v1/auth/login",
+                json={"username": account["username"], "password": f"guess {n}"},
+                headers={"X-Forwarded-For": f"198.51.100.{n}"},
+            ).status_code
+            for n in range(50)
+        }
+        locked_out = attacker.post(
+            "/api/v1/auth/login", json={"username": account["username"], "password": PASSWORD}
+        )
+    assert statuses == {401, 429}
+    assert locked_out.status_code == 429  # an unknown client waits, even with the password
+    owner = client.post(
+        "/api/v1/auth/login",
+        json={"username": account["username"], "password": PASSWORD},
+        headers={"X-Device-Token": device_token},
+    )
+    assert owner.status_code == 200, owner.text
