@@ -1,5 +1,6 @@
 """Who owns which file, as a service that lets users refer to their files learns it from file
-events: a table each such service keeps in its own database, and the statements on it.
+events: a table each such service keeps in its own database, the statements on it, and the
+handlers that feed it.
 
 `file.deleted` keeps the row as a tombstone (`deleted_at` set), also when it arrives before the
 upload: a late or redelivered `file.uploaded` then finds the row and cannot revive the file.
@@ -8,11 +9,15 @@ upload: a late or redelivered `file.uploaded` then finds the row and cannot revi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any, Protocol
 
 from sqlalchemy import Column, DateTime, Index, MetaData, Table, Uuid, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts import FileDeleted, FileUploaded
+from shared.events import DomainEvent, Envelope
 
 
 def define_known_files(metadata: MetaData) -> Table:
@@ -82,3 +87,29 @@ class KnownFiles:
     async def delete_owned_by(self, *, owner_id: uuid.UUID) -> None:
         """Forget every file of `owner_id`, tombstones too."""
         await self._session.execute(delete(self._table).where(self._table.c.owner_id == owner_id))
+
+
+class AppliesFileEvents(Protocol):
+    """A service's use cases for other services' file events (they run in the consumer's
+    transaction and never commit)."""
+
+    async def file_uploaded(self, *, file_id: uuid.UUID, owner_id: uuid.UUID) -> None: ...
+
+    async def file_deleted(self, *, file_id: uuid.UUID, owner_id: uuid.UUID) -> None: ...
+
+
+FileHandler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+
+
+def file_event_handlers(
+    applier: Callable[[AsyncSession], AppliesFileEvents],
+) -> dict[type[DomainEvent], FileHandler]:
+    """Handlers of `file.uploaded` and `file.deleted` that hand each to `applier(session)`."""
+
+    async def on_file_uploaded(session: AsyncSession, event: FileUploaded, _: Envelope) -> None:
+        await applier(session).file_uploaded(file_id=event.file_id, owner_id=event.owner_id)
+
+    async def on_file_deleted(session: AsyncSession, event: FileDeleted, _: Envelope) -> None:
+        await applier(session).file_deleted(file_id=event.file_id, owner_id=event.owner_id)
+
+    return {FileUploaded: on_file_uploaded, FileDeleted: on_file_deleted}

@@ -5,9 +5,10 @@ A handler runs inside the consumer's transaction (with the inbox row) and never 
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.contracts import FileDeleted, FileUploaded, UserRegistered
+from shared.contracts import UserRegistered
 from shared.events import DomainEvent, Envelope
 from shared.messaging.consumer import Handler
+from shared.ownership import file_event_handlers
 from users_service.components import Components
 from users_service.service import ForeignEventsService
 
@@ -23,24 +24,8 @@ def build_handlers(_components: Components) -> dict[type[DomainEvent], Handler]:
             user_id=event.user_id, email=event.email, username=event.username
         )
 
-    async def on_file_uploaded(
-        session: AsyncSession, event: FileUploaded, _envelope: Envelope
-    ) -> None:
-        """The owner may make the new file their avatar."""
-        await ForeignEventsService(session=session).file_uploaded(
-            file_id=event.file_id, owner_id=event.owner_id
-        )
-
-    async def on_file_deleted(
-        session: AsyncSession, event: FileDeleted, _envelope: Envelope
-    ) -> None:
-        """The file stops being an avatar and can never become one again."""
-        await ForeignEventsService(session=session).file_deleted(
-            file_id=event.file_id, owner_id=event.owner_id
-        )
-
     return {
         UserRegistered: on_user_registered,
-        FileUploaded: on_file_uploaded,
-        FileDeleted: on_file_deleted,
+        # The owner may make a new file their avatar; a deleted one stops being one for good.
+        **file_event_handlers(lambda session: ForeignEventsService(session=session)),
     }
