@@ -59,10 +59,9 @@ def generate(folder: Path) -> list[Path]:
         ensure(f"{service}-db-password", _password)
         # Signs the service's pagination cursors; its replicas must share it.
         ensure(f"{service}-cursor-secret", _password)
-    for service in SERVICES:
-        if service.signs_tokens:
-            # Signs device tokens (clients known to an account); its replicas must share it.
-            ensure(f"{service.name}-device-token-secret", _password)
+    for signer in (service for service in SERVICES if service.signs_tokens):
+        # Signs device tokens (clients known to an account); its replicas must share it.
+        ensure(f"{signer.name}-device-token-secret", _password)
     amqp_password = ensure("amqp-password", _password)
     ensure("amqp-url", lambda: f"amqp://{AMQP_USER}:{amqp_password}@rabbitmq:5672/")
     # A conf.d snippet: RabbitMQ creates this user on first boot instead of guest.
