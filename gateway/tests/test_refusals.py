@@ -19,7 +19,8 @@ def problem_of(status: int, headers: dict[str, str], body: bytes, code: str) -> 
     problem: dict[str, Any] = json.loads(body)
     assert (problem["status"], problem["code"]) == (status, code), problem
     assert problem["type"] == "about:blank" and problem["title"] and problem["detail"]
-    assert problem["request_id"]
+    assert problem["request_id"] == headers["x-request-id"]
+    assert headers["x-content-type-options"] == "nosniff"
     return problem
 
 

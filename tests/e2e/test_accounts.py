@@ -286,3 +286,21 @@ def test_the_owner_with_a_device_token_is_not_locked_out_by_guessing(
         headers={"X-Device-Token": device_token},
     )
     assert owner.status_code == 200, owner.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Authorization", "Bearer " + "a" * 20_000)],  # over 8 KB: still the service's 401
+        [("Authorization", "Bearer x"), ("Authorization", "Bearer y")],
+    ],
+    ids=["large_token", "two_authorizations"],
+)
+def test_odd_credentials_are_a_problem_never_a_page(
+    client: httpx.Client, headers: list[tuple[str, str]]
+) -> None:
+    response = client.get("/api/v1/todos", headers=headers)
+    assert response.status_code in (400, 401), response.text[:200]
+    assert response.headers["content-type"] == "application/problem+json"
+    if response.status_code == 401:
+        assert response.json()["code"] == "invalid_token"
