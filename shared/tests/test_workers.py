@@ -29,6 +29,7 @@ def test_handlers_that_differ_from_the_consumed_events_are_refused(
     spec = ServiceSpec(
         name="example",
         title="Example",
+        description="An example.",
         migrations_dir=Path("migrations"),
         event_tables=define_event_tables(MetaData()),
         consumes=(UserDeleted,),

@@ -1,8 +1,8 @@
 """Every operation of every service, fuzzed through the gateway from its own OpenAPI document.
 
 schemathesis generates requests from each documented operation, valid and not, signed in as a
-real user with the admin role: no input may make a service fail (5xx), and every answer whose
-status the document declares must match the schema it declares.
+real user with the admin role: no input may make a service fail (5xx), and every answer must be
+one the document declares, in status, content type and schema.
 """
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tools.services import SERVICE_NAMES
 
@@ -79,7 +83,12 @@ def test_no_input_fails_a_service_or_breaks_its_document(
         def fuzz(case: Any) -> None:
             case.call_and_validate(
                 headers=signed_in,
-                checks=[not_a_server_error, response_schema_conformance],
+                checks=[
+                    not_a_server_error,
+                    status_code_conformance,
+                    content_type_conformance,
+                    response_schema_conformance,
+                ],
                 timeout=30,
             )
 

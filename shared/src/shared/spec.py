@@ -18,6 +18,8 @@ class ServiceSpec:
     name: str
     """Its prefix under /api/v1 and its queue's name."""
     title: str
+    description: str
+    """What the service does, for its OpenAPI document and docs page."""
     migrations_dir: Path
     event_tables: EventTables
     consumes: Sequence[type[DomainEvent]] = ()

@@ -30,6 +30,7 @@ from auth_service.schemas import (
 from auth_service.service import IssuedTokens
 from shared.web.auth import CurrentPrincipal
 from shared.web.dependencies import no_store
+from shared.web.openapi import problems, with_headers
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 public_router = APIRouter(tags=["auth"])
@@ -61,7 +62,24 @@ _LOGIN_BODY: dict[str, Any] = {
 }
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=AccountRead)
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AccountRead,
+    operation_id="auth_register",
+    responses=problems(
+        409,
+        422,
+        429,
+        503,
+        codes={
+            409: ["email_taken", "username_taken"],
+            422: ["validation_failed", "weak_password"],
+            429: ["rate_limited"],
+            503: ["busy"],
+        },
+    ),
+)
 async def register(body: AccountCreate, service: AccountServiceDep) -> AccountRead:
     account = await service.register(
         email=body.email, username=body.username, password=body.password
@@ -69,7 +87,27 @@ async def register(body: AccountCreate, service: AccountServiceDep) -> AccountRe
     return AccountRead(id=account.id, email=account.email, username=account.username)
 
 
-@router.post("/login", response_model=LoginTokens, openapi_extra=_LOGIN_BODY, dependencies=PRIVATE)
+@router.post(
+    "/login",
+    response_model=LoginTokens,
+    openapi_extra=_LOGIN_BODY,
+    dependencies=PRIVATE,
+    operation_id="auth_login",
+    responses={
+        **with_headers(200, Set_Cookie="device_token: this client, known to the account."),
+        **problems(
+            401,
+            422,
+            429,
+            503,
+            codes={
+                401: ["invalid_credentials"],
+                429: ["too_many_attempts", "rate_limited"],
+                503: ["busy"],
+            },
+        ),
+    },
+)
 async def login(
     request: Request,
     response: Response,
@@ -102,22 +140,48 @@ async def login(
     return LoginTokens(**pair.model_dump(), device_token=tokens.device_token)
 
 
-@router.post("/refresh", response_model=TokenPair, dependencies=PRIVATE)
+@router.post(
+    "/refresh",
+    response_model=TokenPair,
+    dependencies=PRIVATE,
+    operation_id="auth_refresh",
+    responses=problems(401, codes={401: ["invalid_refresh_token", "refresh_token_reused"]}),
+)
 async def refresh(body: RefreshRequest, service: LoginServiceDep) -> TokenPair:
     return _token_pair(await service.refresh(refresh_token=body.refresh_token))
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth_logout",
+    responses=problems(404),
+)
 async def logout(principal: CurrentPrincipal, service: SessionServiceDep) -> None:
     await service.logout(principal=principal)
 
 
-@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, operation_id="auth_logout_all")
 async def logout_all(principal: CurrentPrincipal, service: SessionServiceDep) -> None:
     await service.logout_all(principal=principal)
 
 
-@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth_change_password",
+    responses=problems(
+        401,
+        404,
+        422,
+        503,
+        codes={
+            401: ["invalid_credentials", "missing_token", "invalid_token"],
+            422: ["validation_failed", "weak_password"],
+            503: ["busy"],
+        },
+    ),
+)
 async def change_password(
     body: PasswordChange, principal: CurrentPrincipal, service: AccountServiceDep
 ) -> None:
@@ -128,7 +192,12 @@ async def change_password(
     )
 
 
-@router.get("/sessions", response_model=list[SessionRead], dependencies=PRIVATE)
+@router.get(
+    "/sessions",
+    response_model=list[SessionRead],
+    dependencies=PRIVATE,
+    operation_id="auth_sessions_list",
+)
 async def list_sessions(
     principal: CurrentPrincipal, service: SessionServiceDep
 ) -> list[SessionRead]:
@@ -147,20 +216,36 @@ async def list_sessions(
     ]
 
 
-@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth_sessions_revoke",
+    responses=problems(404),
+)
 async def delete_session(
     session_id: uuid.UUID, principal: CurrentPrincipal, service: SessionServiceDep
 ) -> None:
     await service.revoke_session(principal=principal, session_id=session_id)
 
 
-@router.get("/me", response_model=Me, dependencies=PRIVATE)
+@router.get(
+    "/me",
+    response_model=Me,
+    dependencies=PRIVATE,
+    operation_id="auth_me",
+    responses=problems(404),
+)
 async def read_me(principal: CurrentPrincipal, service: AccountServiceDep) -> Me:
     account = await service.me(principal=principal)
     return Me(id=account.id, email=account.email, username=account.username, roles=account.roles)
 
 
-@public_router.get("/.well-known/jwks.json", response_model=JsonWebKeySet)
+@public_router.get(
+    "/.well-known/jwks.json",
+    response_model=JsonWebKeySet,
+    operation_id="auth_jwks",
+    responses=with_headers(200, Cache_Control="public, max-age=300"),
+)
 async def read_jwks(response: Response, components: ComponentsDep) -> JsonWebKeySet:
     """Every key tokens may be signed with; verifiers accept each of them."""
     response.headers["Cache-Control"] = "public, max-age=300"

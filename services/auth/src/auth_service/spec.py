@@ -11,6 +11,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 SPEC = ServiceSpec(
     name="auth",
     title="Auth",
+    description=(
+        "Accounts, logins and sessions: registration, rotating refresh tokens, revocation that reaches every service within a second, and the public keys access tokens are verified with."
+    ),
     migrations_dir=MIGRATIONS_DIR,
     event_tables=EVENT_TABLES,
     consumes=(UserDeleted,),

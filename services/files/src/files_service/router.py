@@ -8,8 +8,18 @@ from fastapi.responses import StreamingResponse
 from files_service.dependencies import CurrentOwnerId, FileServiceDep, PathFileId, UploadForm
 from files_service.downloads import plan_download
 from files_service.schemas import FilePage, FileRead
+from shared.web.openapi import problems, with_headers
 
 router = APIRouter(prefix="/api/v1/files", tags=["files"])
+
+_DOWNLOAD_HEADERS: dict[str, Any] = {
+    name: {"description": text, "schema": {"type": "string"}}
+    for name, text in {
+        "ETag": "The SHA-256 of the content, for If-None-Match and If-Range.",
+        "Content-Disposition": "attachment, with the stored filename (RFC 6266).",
+        "Accept-Ranges": "bytes: single ranges are served.",
+    }.items()
+}
 
 # The body is parsed by hand as it streams, so OpenAPI is told its shape here.
 _UPLOAD_BODY: dict[str, Any] = {
@@ -28,7 +38,29 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=_UPLOAD_BODY)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=_UPLOAD_BODY,
+    operation_id="files_upload",
+    responses={
+        **with_headers(201, Location="Where the new file's metadata lives."),
+        **problems(
+            400,
+            403,
+            413,
+            415,
+            422,
+            codes={
+                400: ["malformed_multipart", "upload_interrupted"],
+                403: ["forbidden"],
+                413: ["file_too_large", "quota_exceeded", "fields_too_large"],
+                415: ["unsupported_media_type"],
+                422: ["missing_file", "too_many_files"],
+            },
+        ),
+    },
+)
 async def upload_file(
     form: UploadForm, owner_id: CurrentOwnerId, service: FileServiceDep, response: Response
 ) -> FileRead:
@@ -39,7 +71,11 @@ async def upload_file(
     return FileRead.model_validate(file)
 
 
-@router.get("")
+@router.get(
+    "",
+    operation_id="files_list",
+    responses=problems(400, 403, codes={400: ["invalid_cursor"], 403: ["forbidden"]}),
+)
 async def list_files(
     owner_id: CurrentOwnerId,
     service: FileServiceDep,
@@ -52,14 +88,46 @@ async def list_files(
     )
 
 
-@router.get("/{file_id}")
+@router.get(
+    "/{file_id}",
+    operation_id="files_get",
+    responses=problems(403, 404, codes={403: ["forbidden"]}),
+)
 async def get_file(
     owner_id: CurrentOwnerId, file_id: PathFileId, service: FileServiceDep
 ) -> FileRead:
     return FileRead.model_validate(await service.get_file(owner_id=owner_id, file_id=file_id))
 
 
-@router.get("/{file_id}/content", response_class=StreamingResponse)
+@router.get(
+    "/{file_id}/content",
+    response_class=StreamingResponse,
+    operation_id="files_download",
+    responses={
+        200: {
+            "description": "The file's bytes, with its detected content type.",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+            "headers": _DOWNLOAD_HEADERS,
+        },
+        206: {
+            "description": "The one byte range asked for.",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+            "headers": {
+                **_DOWNLOAD_HEADERS,
+                "Content-Range": {
+                    "description": "Which bytes, of how many.",
+                    "schema": {"type": "string"},
+                },
+            },
+        },
+        304: {"description": "The copy the client holds (If-None-Match) is current."},
+        **problems(403, 404, 416, codes={403: ["forbidden"], 416: ["range_not_satisfiable"]}),
+    },
+)
 async def download_file(
     owner_id: CurrentOwnerId,
     file_id: PathFileId,
@@ -85,7 +153,12 @@ async def download_file(
     )
 
 
-@router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{file_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="files_delete",
+    responses=problems(403, 404, codes={403: ["forbidden"]}),
+)
 async def delete_file(
     owner_id: CurrentOwnerId, file_id: PathFileId, service: FileServiceDep
 ) -> None:

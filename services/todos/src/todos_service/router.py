@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from shared.web.openapi import problems, with_headers
 from todos_service.dependencies import IfMatch, OwnerId, PathTodoId, TodoServiceDep
 from todos_service.etags import etag
 from todos_service.models import Todo
@@ -25,13 +26,26 @@ PREFIX = "/api/v1/todos"
 
 router = APIRouter(prefix=PREFIX, tags=["todos"])
 
+ETAG = "The todo's version as a strong tag: send it back in If-Match to change the todo."
+# Every route: only user accounts have todos.
+_NOT_A_USER = {403: ["forbidden"]}
+_INVALID = {422: ["validation_failed", "invalid_attachment"]}
+
 
 def _one(todo: Todo, response: Response) -> TodoRead:
     response.headers["ETag"] = etag(todo.version)
     return TodoRead.model_validate(todo)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="todos_create",
+    responses={
+        **with_headers(201, Location="Where the new todo lives.", ETag=ETAG),
+        **problems(403, 422, codes=_NOT_A_USER | _INVALID),
+    },
+)
 async def create_todo(
     owner_id: OwnerId, body: TodoCreate, service: TodoServiceDep, response: Response
 ) -> TodoRead:
@@ -40,7 +54,11 @@ async def create_todo(
     return _one(todo, response)
 
 
-@router.get("")
+@router.get(
+    "",
+    operation_id="todos_list",
+    responses=problems(400, 403, codes=_NOT_A_USER | {400: ["invalid_cursor"]}),
+)
 async def list_todos(
     owner_id: OwnerId,
     service: TodoServiceDep,
@@ -57,14 +75,25 @@ async def list_todos(
     return TodoPage(items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/{todo_id}")
+@router.get(
+    "/{todo_id}",
+    operation_id="todos_get",
+    responses={**with_headers(200, ETag=ETAG), **problems(403, 404, codes=_NOT_A_USER)},
+)
 async def get_todo(
     owner_id: OwnerId, todo_id: PathTodoId, service: TodoServiceDep, response: Response
 ) -> TodoRead:
     return _one(await service.get_todo(owner_id=owner_id, todo_id=todo_id), response)
 
 
-@router.patch("/{todo_id}")
+@router.patch(
+    "/{todo_id}",
+    operation_id="todos_update",
+    responses={
+        **with_headers(200, ETag=ETAG),
+        **problems(403, 404, 412, 422, codes=_NOT_A_USER | _INVALID),
+    },
+)
 async def update_todo(
     owner_id: OwnerId,
     todo_id: PathTodoId,
@@ -79,7 +108,12 @@ async def update_todo(
     return _one(todo, response)
 
 
-@router.delete("/{todo_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{todo_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="todos_delete",
+    responses=problems(403, 404, 412, codes=_NOT_A_USER),
+)
 async def delete_todo(
     owner_id: OwnerId, todo_id: PathTodoId, if_match: IfMatch, service: TodoServiceDep
 ) -> None:

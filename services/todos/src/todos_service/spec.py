@@ -11,6 +11,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 SPEC = ServiceSpec(
     name="todos",
     title="Todos",
+    description=(
+        "Your todos: ETags and If-Match for safe edits, keyset pages newest first with signed cursors, and attachments that must be files of yours."
+    ),
     migrations_dir=MIGRATIONS_DIR,
     event_tables=EVENT_TABLES,
     consumes=(FileUploaded, FileDeleted, UserDeleted),

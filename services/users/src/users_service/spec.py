@@ -11,6 +11,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 SPEC = ServiceSpec(
     name="users",
     title="Users",
+    description=(
+        "Profiles, made from `user.registered`: your own (with email), other users' public ones, and the admin listing. Deleting a profile deletes the user everywhere."
+    ),
     migrations_dir=MIGRATIONS_DIR,
     event_tables=EVENT_TABLES,
     consumes=(UserRegistered, FileUploaded, FileDeleted),

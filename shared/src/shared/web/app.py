@@ -30,10 +30,12 @@ from shared.web.auth import CurrentPrincipal
 from shared.web.cors import install_cors
 from shared.web.health import health_router
 from shared.web.middleware import RequestContextMiddleware
+from shared.web.openapi import DocumentedApp
 from shared.web.problems import install_problem_handlers
 from shared.web.readiness import register_checks
 from shared.web.state import attach_state, get_runtime, process_state
 
+API_VERSION = "1"
 S = TypeVar("S", bound=ServiceSettings)
 C = TypeVar("C")
 
@@ -62,8 +64,10 @@ def create_service_app(service: ServiceApp[S, Any], settings: S) -> FastAPI:
     if settings.service_name != spec.name:
         raise ValueError(f"settings of {settings.service_name!r} given to {spec.name!r}")
     prefix = f"/api/v1/{spec.name}"
-    app = FastAPI(
+    app = DocumentedApp(
         title=spec.title,
+        description=spec.description,
+        version=API_VERSION,
         lifespan=_lifespan(service, settings),
         docs_url=f"{prefix}/docs",
         redoc_url=None,
@@ -86,16 +90,16 @@ def create_service_app(service: ServiceApp[S, Any], settings: S) -> FastAPI:
     state = attach_state(app)
     app.include_router(health_router(lambda _request: state.health))
     app.add_api_route("/metrics", _metrics, include_in_schema=False)
-    app.include_router(_ping_router(prefix))
+    app.include_router(_ping_router(spec.name))
     for router in service.routers:
         app.include_router(router)
     return app
 
 
-def _ping_router(prefix: str) -> APIRouter:
-    router = APIRouter(prefix=prefix, tags=["meta"])
+def _ping_router(name: str) -> APIRouter:
+    router = APIRouter(prefix=f"/api/v1/{name}", tags=["meta"])
 
-    @router.get("/ping")
+    @router.get("/ping", operation_id=f"{name}_ping")
     async def ping(
         principal: CurrentPrincipal, runtime: Annotated[Runtime, Depends(get_runtime)]
     ) -> dict[str, Any]:
