@@ -5,16 +5,19 @@
 
 The compose config is copied into the gateway image; the k8s config becomes the gateway's
 ConfigMap (configMapGenerator in deploy/k8s/base). Both are generated: edit
-gateway/nginx/nginx.conf.j2, never these files.
+gateway/nginx/nginx.conf.j2, never these files. The merged OpenAPI document goes beside each;
+it changes whenever a route does, and the tests say when it is stale.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from gateway.nginx import render
+from gateway.openapi import merged_document
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUTS = {
@@ -23,11 +26,18 @@ OUTPUTS = {
     # overlay picks.
     "k8s": ROOT / "deploy" / "k8s" / "base" / "gateway-nginx.conf",
 }
+# The merged OpenAPI document the gateway serves, beside each config.
+DOCUMENTS = [
+    ROOT / "deploy" / "gateway" / "openapi.json",
+    ROOT / "deploy" / "k8s" / "base" / "gateway-openapi.json",
+]
 
 
 def rendered() -> dict[Path, str]:
     """Each output file and the text it must hold."""
-    return {path: render.render(target=target) for target, path in OUTPUTS.items()}
+    files = {path: render.render(target=target) for target, path in OUTPUTS.items()}
+    document = json.dumps(merged_document(), indent=2, sort_keys=True) + "\n"
+    return files | {path: document for path in DOCUMENTS}
 
 
 def main(argv: list[str] | None = None) -> int:

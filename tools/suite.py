@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.nginx import render
+from gateway.openapi import merged_document
 from tools import infra
 from tools.services import DEFAULT_BASE_PORT, SERVICES, Service
 
@@ -305,6 +306,8 @@ class Suite:
         )
         conf = prefix / "nginx.conf"
         conf.write_text(config)
+        # The suite's merged OpenAPI document, served at /api/v1/openapi.json.
+        (prefix / "openapi.json").write_text(json.dumps(merged_document(), indent=2))
         log = prefix / "nginx.log"
         popen = infra._spawn(
             ["/usr/sbin/nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"], log=log

@@ -10,6 +10,7 @@ LABEL org.opencontainers.image.title="suite-gateway" \
       org.opencontainers.image.source="deploy/docker/gateway.Dockerfile"
 
 COPY deploy/gateway/nginx.compose.conf /etc/nginx/nginx.conf
+COPY deploy/gateway/openapi.json /etc/nginx/openapi.json
 
 # The unprivileged image's nginx user; pid and temp files go to /tmp (see the config).
 USER 101

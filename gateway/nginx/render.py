@@ -28,6 +28,21 @@ LOCAL_REPLICAS = 2  # at their default ports (auth: 8101, 8102, ...)
 # In Kubernetes the gateway's peer is the ingress controller, somewhere in the pod network: set
 # this to your cluster's pod CIDR (the same placeholder as auth's AUTH_TRUSTED_PROXIES).
 DEFAULT_TRUSTED_PROXIES: dict[str, tuple[str, ...]] = {"k8s": ("10.0.0.0/8",)}
+# Where the merged OpenAPI document lies in the gateway's image (compose) or ConfigMap (k8s).
+OPENAPI_FILES = {"compose": "/etc/nginx/openapi.json", "k8s": "/etc/nginx/k8s/openapi.json"}
+# The suite's docs page: Swagger UI from the assets every service serves itself (no CDN), on the
+# merged document. No `$` or `'`: nginx returns it as a quoted string.
+DOCS_HTML = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>suite API</title>'
+    '<link rel="stylesheet" href="/api/v1/auth/docs/assets/swagger-ui.css"></head>'
+    '<body><div id="swagger-ui"></div>'
+    '<script src="/api/v1/auth/docs/assets/swagger-ui-bundle.js"></script>'
+    '<script>SwaggerUIBundle({url: "/api/v1/openapi.json", dom_id: "#swagger-ui", '
+    "persistAuthorization: true, "
+    'oauth2RedirectUrl: window.location.origin + "/api/v1/auth/docs/oauth2-redirect", '
+    "presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]});"
+    "</script></body></html>"
+)
 CONTAINER_PREFIX = "/tmp"  # noqa: S108 - writable in the nginx and nginx-unprivileged images
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
@@ -86,12 +101,14 @@ def render(
     upstream_keepalive_timeout_s: int = 4,
     k8s_namespace: str | None = None,
     trusted_proxies: Sequence[str] | None = None,
+    openapi_file: str | None = None,
 ) -> str:
     """The nginx.conf text for `target`; `upstreams` overrides the target's defaults per service.
 
     `trusted_proxies` are the networks of load balancers in front of the gateway whose
     X-Forwarded-For nginx believes (real_ip): default none, but the k8s target's pod network,
-    where the ingress controller is the gateway's peer.
+    where the ingress controller is the gateway's peer. `openapi_file` is where the merged
+    document (`python -m gateway.openapi`) lies for nginx to serve at /api/v1/openapi.json.
 
     `prefix` is where pid and temp files go. For local without a prefix the paths stay relative,
     which nginx resolves against its `-p` directory; compose and k8s default to /tmp.
@@ -128,6 +145,7 @@ def render(
     if trusted_proxies is None:
         trusted_proxies = DEFAULT_TRUSTED_PROXIES.get(target, ())
     networks = [_checked_network(network) for network in trusted_proxies]
+    paths = _paths(target, prefix)
     auth_retry_after = retry_after_seconds(auth_rate)
     general_retry_after = retry_after_seconds(general_rate) if general_rate else auth_retry_after
 
@@ -140,7 +158,9 @@ def render(
             listen_port=listen_port,
             upstreams=merged,
             trusted_proxies=networks,
-            paths=_paths(target, prefix),
+            paths=paths,
+            openapi_file=_checked_path(openapi_file or paths["openapi"]),
+            docs_html=DOCS_HTML,
             worker_processes=worker_processes,
             worker_connections=worker_connections,
             max_fails=3,
@@ -183,6 +203,7 @@ def _paths(target: str, prefix: str | None) -> dict[str, str]:
         base = prefix.rstrip("/") + "/"
     paths = {f"{name}_temp": f"{base}{name}_temp" for name in TEMP_DIRS}
     paths["pid"] = f"{base}nginx.pid"
+    paths["openapi"] = OPENAPI_FILES.get(target, f"{base}openapi.json")
     return paths
 
 
@@ -191,6 +212,12 @@ def _checked_address(server: str) -> str:
     if match is None or not 1 <= int(match[1]) <= 65535:
         raise ValueError(f"upstream address {server!r} must be host:port")
     return server
+
+
+def _checked_path(path: str) -> str:
+    if _PATH_UNSAFE.search(path):
+        raise ValueError(f"path {path!r} must be a plain path (no quotes, '$', ';' or braces)")
+    return path
 
 
 def _checked_network(network: str) -> str:

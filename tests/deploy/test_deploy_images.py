@@ -170,7 +170,10 @@ def test_gateway_image_ships_the_rendered_compose_config() -> None:
     (stage,) = parse(GATEWAY_DOCKERFILE)
     image = arguments(stage, "FROM")[0]
     assert image.startswith("nginxinc/nginx-unprivileged:") and not image.endswith(":latest")
-    assert arguments(stage, "COPY") == ["deploy/gateway/nginx.compose.conf /etc/nginx/nginx.conf"]
+    assert arguments(stage, "COPY") == [
+        "deploy/gateway/nginx.compose.conf /etc/nginx/nginx.conf",
+        "deploy/gateway/openapi.json /etc/nginx/openapi.json",
+    ]
     assert arguments(stage, "USER") == ["101"]
     assert arguments(stage, "STOPSIGNAL") == ["SIGQUIT"]  # nginx's graceful stop
     (healthcheck,) = arguments(stage, "HEALTHCHECK")

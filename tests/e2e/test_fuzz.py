@@ -22,32 +22,15 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tools.services import SERVICE_NAMES
-
 EXAMPLES_PER_OPERATION = 30
-
-
-def merged_document(client: httpx.Client, base_url: str) -> dict[str, Any]:
-    """The services' documents as one, served from the gateway."""
-    merged: dict[str, Any] = {
-        "openapi": "3.1.0",
-        "info": {"title": "suite", "version": "1"},
-        "paths": {},
-        "components": {},
-    }
-    for name in SERVICE_NAMES:
-        response = client.get(f"/api/v1/{name}/openapi.json")
-        assert response.status_code == 200, (name, response.status_code)
-        document = response.json()
-        merged["paths"].update(document["paths"])
-        for section, entries in document.get("components", {}).items():
-            merged["components"].setdefault(section, {}).update(entries)
-    return merged
 
 
 @pytest.fixture(scope="session")
 def api_schema(client: httpx.Client, base_url: str) -> Any:
-    loaded = schemathesis.openapi.from_dict(merged_document(client, base_url))
+    # The suite's one document, as the gateway serves it to clients and generators.
+    document = client.get("/api/v1/openapi.json")
+    assert document.status_code == 200, document.text
+    loaded = schemathesis.openapi.from_dict(document.json())
     loaded.config.update(base_url=base_url)
     return loaded
 

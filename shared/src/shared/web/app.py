@@ -28,6 +28,7 @@ from shared.spec import ServiceSpec
 from shared.telemetry import tracing_enabled
 from shared.web.auth import CurrentPrincipal
 from shared.web.cors import install_cors
+from shared.web.docs import install_docs
 from shared.web.health import health_router
 from shared.web.middleware import RequestContextMiddleware
 from shared.web.openapi import DocumentedApp
@@ -69,7 +70,7 @@ def create_service_app(service: ServiceApp[S, Any], settings: S) -> FastAPI:
         description=spec.description,
         version=API_VERSION,
         lifespan=_lifespan(service, settings),
-        docs_url=f"{prefix}/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url=f"{prefix}/openapi.json",
     )
@@ -90,6 +91,7 @@ def create_service_app(service: ServiceApp[S, Any], settings: S) -> FastAPI:
     state = attach_state(app)
     app.include_router(health_router(lambda _request: state.health))
     app.add_api_route("/metrics", _metrics, include_in_schema=False)
+    install_docs(app, prefix=prefix, title=spec.title)
     app.include_router(_ping_router(spec.name))
     for router in service.routers:
         app.include_router(router)

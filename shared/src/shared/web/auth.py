@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
 
 from shared.errors import Forbidden, Unauthorized
 from shared.logs import user_id_var
@@ -18,11 +18,18 @@ from shared.web.state import get_runtime
 
 logger = logging.getLogger("shared.auth")
 
-# Declared in the signature so OpenAPI shows the Bearer scheme; the header is parsed below.
+# Declared in the signature so OpenAPI shows both ways to authorize (either will do); the header
+# itself is parsed below.
 _bearer_scheme = HTTPBearer(
     auto_error=False,
     bearerFormat="JWT",
-    description="An access token issued by the auth service.",
+    description="An access token issued by POST /api/v1/auth/login.",
+)
+_password_flow = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/login",
+    auto_error=False,
+    description="Log in with a username (or email) and password; the docs pages' Authorize "
+    "button uses this.",
 )
 
 _DETAILS = {
@@ -52,6 +59,7 @@ async def current_principal(
     request: Request,
     verifier: Annotated[TokenVerifier, Depends(get_verifier)],
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)] = None,
+    _password_token: Annotated[str | None, Depends(_password_flow)] = None,
 ) -> Principal:
     """The verified caller of this request, or 401 with a Bearer challenge."""
     token = _bearer_token(request.headers.get("authorization"))
