@@ -26,7 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_USER = "suite"
-APT_PACKAGES = ["postgresql", "redis-server", "rabbitmq-server", "nginx", "wrk"]
+# chromium: a real browser for the tests (README diagrams rendered by the Mermaid CLI).
+APT_PACKAGES = ["postgresql", "redis-server", "rabbitmq-server", "nginx", "wrk", "chromium"]
+CHROMIUM = "/usr/bin/chromium"
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 RABBITMQCTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
 SERVER_LOGS = {
@@ -111,6 +113,7 @@ def missing_packages() -> list[str]:
         "rabbitmq-server": Path(RABBITMQ_SERVER).exists(),
         "nginx": Path("/usr/sbin/nginx").exists(),
         "wrk": Path("/usr/bin/wrk").exists(),
+        "chromium": Path(CHROMIUM).exists(),
     }
     return [package for package in APT_PACKAGES if not checks[package]]
 
