@@ -244,8 +244,15 @@ async def test_require_role(app: FastAPI, signing_key: RSAPrivateKey) -> None:
     assert_problem(anonymous, 401, "missing_token")
 
 
-def test_openapi_declares_the_bearer_scheme(app: FastAPI) -> None:
+def test_openapi_declares_the_bearer_scheme_and_the_password_login(app: FastAPI) -> None:
     schema = app.openapi()
 
-    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    assert schema["paths"]["/me"]["get"]["security"] == [{"HTTPBearer": []}]
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"]["scheme"] == "bearer"
+    password = schemes["OAuth2PasswordBearer"]["flows"]["password"]
+    assert password["tokenUrl"] == "/api/v1/auth/login"
+    # Either one will do: a pasted token, or the docs pages' Authorize dialog.
+    assert schema["paths"]["/me"]["get"]["security"] == [
+        {"HTTPBearer": []},
+        {"OAuth2PasswordBearer": []},
+    ]
