@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import os
 import secrets
@@ -312,3 +313,25 @@ def test_deleting_the_account_removes_todos_and_files_within_two_seconds(
         within=2.0,
         what="todos and files removed after the account was deleted",
     )
+
+
+def test_twenty_concurrent_posts_with_one_idempotency_key_make_one_todo(
+    base_url: str, client: httpx.Client
+) -> None:
+    user = signed_in(client)
+    headers = {**user["headers"], "Idempotency-Key": f"e2e-{uuid.uuid4()}"}
+
+    def post(_: int) -> httpx.Response:
+        with httpx.Client(base_url=base_url, timeout=30) as own:  # its own connection
+            return own.post("/api/v1/todos", headers=headers, json={"title": "exactly once"})
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(post, range(20)))
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409} and 201 in statuses, statuses
+    listed = client.get("/api/v1/todos", headers=user["headers"]).json()["items"]
+    assert [todo["title"] for todo in listed] == ["exactly once"]
+    # Once the first has answered, every repeat is its answer again.
+    replayed = client.post("/api/v1/todos", headers=headers, json={"title": "exactly once"})
+    assert replayed.status_code == 201 and replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.json()["id"] == listed[0]["id"]

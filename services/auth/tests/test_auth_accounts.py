@@ -207,3 +207,26 @@ async def test_jwks_publishes_the_verifying_key(
         jwt.decode(token, public, algorithms=["RS256"], audience="suite-api")["sub"]
         == account["id"]
     )
+
+
+async def test_a_registration_repeated_with_its_idempotency_key_creates_one_account(
+    client: httpx.AsyncClient, auth_database: str
+) -> None:
+    name = unique()
+    body = {"email": f"{name}@example.com", "username": name, "password": PASSWORD}
+    headers = {"Idempotency-Key": f"signup-{name}"}
+    first = await client.post("/api/v1/auth/register", json=body, headers=headers)
+    again = await client.post("/api/v1/auth/register", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    other = {**body, "username": unique()}
+    assert_problem(
+        await client.post("/api/v1/auth/register", json=other, headers=headers),
+        422,
+        "idempotency_key_reused",
+    )
+    async with database_sessions(auth_database) as sessions:
+        registered = await read_outbox(sessions, EVENT_TABLES.outbox, "user.registered")
+    assert [e["data"]["username"] for e in registered].count(name) == 1
+    # Without the key, a repeat is a second attempt: the account exists.
+    assert_problem(await client.post("/api/v1/auth/register", json=body), 409, "email_taken")

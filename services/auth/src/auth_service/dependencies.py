@@ -6,8 +6,10 @@ from fastapi import Depends, Request
 
 from auth_service.client_address import client_address
 from auth_service.components import Components
+from auth_service.models import IDEMPOTENCY
 from auth_service.service import AccountService, ClientInfo, LoginService, SessionService
 from shared.web.dependencies import SessionDep
+from shared.web.idempotency import IdempotentRequest, idempotency_for
 from shared.web.state import components_dependency
 
 ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
@@ -47,3 +49,4 @@ AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 LoginServiceDep = Annotated[LoginService, Depends(get_login_service)]
 SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
 ClientDep = Annotated[ClientInfo, Depends(get_client)]
+Idempotent = Annotated[IdempotentRequest, Depends(idempotency_for(IDEMPOTENCY))]

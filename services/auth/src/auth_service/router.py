@@ -5,12 +5,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, Header, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from auth_service.dependencies import (
     AccountServiceDep,
     ClientDep,
     ComponentsDep,
+    Idempotent,
     LoginServiceDep,
     SessionServiceDep,
 )
@@ -67,24 +69,37 @@ _LOGIN_BODY: dict[str, Any] = {
     status_code=status.HTTP_201_CREATED,
     response_model=AccountRead,
     operation_id="auth_register",
-    responses=problems(
-        409,
-        422,
-        429,
-        503,
-        codes={
-            409: ["email_taken", "username_taken"],
-            422: ["validation_failed", "weak_password"],
-            429: ["rate_limited"],
-            503: ["busy"],
-        },
-    ),
+    responses={
+        **with_headers(201, Idempotent_Replayed="true when this is the stored answer."),
+        **problems(
+            400,
+            409,
+            422,
+            429,
+            503,
+            codes={
+                400: ["invalid_idempotency_key"],
+                409: ["email_taken", "username_taken", "idempotency_key_in_progress"],
+                422: ["validation_failed", "weak_password", "idempotency_key_reused"],
+                429: ["rate_limited"],
+                503: ["busy"],
+            },
+        ),
+    },
 )
-async def register(body: AccountCreate, service: AccountServiceDep) -> AccountRead:
+async def register(
+    body: AccountCreate, service: AccountServiceDep, client: ClientDep, idempotent: Idempotent
+) -> AccountRead | JSONResponse:
+    # Nobody is signed in yet: keys belong to the client's address.
+    scope = f"address:{client.address}"
+    if replayed := await idempotent.replay(scope=scope, body=body, secret=frozenset({"password"})):
+        return replayed
     account = await service.register(
         email=body.email, username=body.username, password=body.password
     )
-    return AccountRead(id=account.id, email=account.email, username=account.username)
+    created = AccountRead(id=account.id, email=account.email, username=account.username)
+    await idempotent.remember(status=201, body=created, headers={})
+    return created
 
 
 @router.post(

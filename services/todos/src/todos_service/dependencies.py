@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import Depends, Header
 
 from shared.web.dependencies import SessionDep, caller_user_id, path_id
+from shared.web.idempotency import IdempotentRequest, idempotency_for
 from shared.web.state import components_dependency
 from todos_service.components import Components
 from todos_service.errors import NotAUser, TodoNotFound
 from todos_service.etags import parse_if_match
+from todos_service.models import IDEMPOTENCY
 from todos_service.service import TodoService
 
 ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
@@ -32,3 +34,4 @@ TodoServiceDep = Annotated[TodoService, Depends(get_todo_service)]
 OwnerId = Annotated[uuid.UUID, Depends(caller_user_id(NotAUser))]
 PathTodoId = Annotated[uuid.UUID, Depends(path_id("todo_id", TodoNotFound))]
 IfMatch = Annotated[Set[int] | None, Depends(if_match_versions)]
+Idempotent = Annotated[IdempotentRequest, Depends(idempotency_for(IDEMPOTENCY))]

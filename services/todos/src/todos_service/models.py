@@ -19,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.db import make_metadata
 from shared.events import define_event_tables
+from shared.idempotency import define_idempotency_table
 from shared.ownership import define_known_files
 
 
@@ -27,6 +28,8 @@ class Base(DeclarativeBase):
 
 
 EVENT_TABLES = define_event_tables(Base.metadata)
+# Keys of POSTs repeated with Idempotency-Key (shared.idempotency).
+IDEMPOTENCY = define_idempotency_table(Base.metadata)
 KNOWN_FILES = define_known_files(Base.metadata)
 
 PRIORITIES = ("low", "medium", "high")

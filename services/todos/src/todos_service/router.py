@@ -6,9 +6,10 @@ Every response carrying one todo carries its ETag, the strong tag of its version
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse
 
 from shared.web.openapi import problems, with_headers
-from todos_service.dependencies import IfMatch, OwnerId, PathTodoId, TodoServiceDep
+from todos_service.dependencies import Idempotent, IfMatch, OwnerId, PathTodoId, TodoServiceDep
 from todos_service.etags import etag
 from todos_service.models import Todo
 from todos_service.schemas import (
@@ -30,6 +31,11 @@ ETAG = "The todo's version as a strong tag: send it back in If-Match to change t
 # Every route: only user accounts have todos.
 _NOT_A_USER = {403: ["forbidden"]}
 _INVALID = {422: ["validation_failed", "invalid_attachment"]}
+_IDEMPOTENCY = {
+    400: ["invalid_idempotency_key"],
+    409: ["idempotency_key_in_progress"],
+    422: ["validation_failed", "invalid_attachment", "idempotency_key_reused"],
+}
 
 
 def _one(todo: Todo, response: Response) -> TodoRead:
@@ -41,17 +47,32 @@ def _one(todo: Todo, response: Response) -> TodoRead:
     "",
     status_code=status.HTTP_201_CREATED,
     operation_id="todos_create",
+    response_model=TodoRead,
     responses={
-        **with_headers(201, Location="Where the new todo lives.", ETag=ETAG),
-        **problems(403, 422, codes=_NOT_A_USER | _INVALID),
+        **with_headers(
+            201,
+            Location="Where the new todo lives.",
+            ETag=ETAG,
+            Idempotent_Replayed="true when this is the stored answer to an earlier request "
+            "with the same Idempotency-Key.",
+        ),
+        **problems(400, 403, 409, 422, codes=_NOT_A_USER | _INVALID | _IDEMPOTENCY),
     },
 )
 async def create_todo(
-    owner_id: OwnerId, body: TodoCreate, service: TodoServiceDep, response: Response
-) -> TodoRead:
+    owner_id: OwnerId,
+    body: TodoCreate,
+    service: TodoServiceDep,
+    response: Response,
+    idempotent: Idempotent,
+) -> TodoRead | JSONResponse:
+    if replayed := await idempotent.replay(scope=str(owner_id), body=body):
+        return replayed
     todo = await service.create_todo(owner_id=owner_id, new=body)
     response.headers["Location"] = f"{PREFIX}/{todo.id}"
-    return _one(todo, response)
+    created = _one(todo, response)
+    await idempotent.remember(status=201, body=created, headers=response.headers)
+    return created
 
 
 @router.get(
