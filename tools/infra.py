@@ -29,6 +29,15 @@ RUN_USER = "suite"
 # chromium: a real browser for the tests (README diagrams rendered by the Mermaid CLI).
 APT_PACKAGES = ["postgresql", "redis-server", "rabbitmq-server", "nginx", "wrk", "chromium"]
 CHROMIUM = "/usr/bin/chromium"
+# How the tests run it: as root, headless, and fetching nothing in the background.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 RABBITMQCTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
 SERVER_LOGS = {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.infra import CHROMIUM, ROOT
+from tools.infra import CHROMIUM, CHROMIUM_ARGS, ROOT
 
 MERMAID_CLI = "@mermaid-js/mermaid-cli@11.12.0"
 BLOCK = re.compile(r"^```mermaid\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -39,22 +39,7 @@ def mmdc() -> list[str]:
             timeout=600,
         )
     config = prefix / "puppeteer.json"
-    config.write_text(
-        json.dumps(
-            {
-                "executablePath": CHROMIUM,
-                # As root, and offline: no sandbox, nothing fetched in the background.
-                "args": [
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
-            }
-        )
-    )
+    config.write_text(json.dumps({"executablePath": CHROMIUM, "args": CHROMIUM_ARGS}))
     return [str(binary), "--puppeteerConfigFile", str(config)]
 
 
