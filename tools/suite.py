@@ -336,6 +336,7 @@ class Suite:
         lines = [
             "",
             f"  gateway      {base}   (health: {base}/healthz)",
+            f"  docs         {base}/api/v1/docs",
             *(f"  {s.name:<12} {base}/api/v1/{s.name}/docs" for s in SERVICES),
             "  replicas     "
             + ", ".join(f"{r.name}=:{r.port}" for r in self.replicas)
