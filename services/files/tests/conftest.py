@@ -242,9 +242,12 @@ def upload(client: httpx.AsyncClient, auth: Auth, owner: uuid.UUID) -> Callable[
         content: Body = b"hello, files\n",
         *,
         as_user: uuid.UUID | None = None,
+        idempotency_key: str | None = None,
         **framing: Any,
     ) -> httpx.Response:
         headers = {**auth(as_user or owner), **form_headers(framing.get("boundary", BOUNDARY))}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
         return await client.post(FILES, headers=headers, content=multipart(content, **framing))
 
     return send

@@ -89,6 +89,15 @@ class StoredResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class Replayed(Exception):
+    """Raised by a claim whose key already has an answer: the caller undoes its work (as after
+    any failure) and the web layer answers the stored response."""
+
+    def __init__(self, stored: StoredResponse) -> None:
+        super().__init__("answered before under this Idempotency-Key")
+        self.stored = stored
+
+
 def define_idempotency_table(metadata: MetaData) -> Table:
     """Add `idempotency_record` to a service's own metadata."""
     return Table(

@@ -9,9 +9,11 @@ from starlette.requests import ClientDisconnect
 
 from files_service.components import Components
 from files_service.errors import FileNotFound, NotAFileOwner, UploadInterrupted
+from files_service.models import IDEMPOTENCY
 from files_service.multipart import FormFile
 from files_service.service import FileService
 from shared.web.dependencies import SessionDep, caller_user_id, path_id
+from shared.web.idempotency import IdempotentRequest, idempotency_for
 from shared.web.state import components_dependency
 
 ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
@@ -49,3 +51,4 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]
 PathFileId = Annotated[uuid.UUID, Depends(path_id("file_id", FileNotFound))]
 UploadForm = Annotated[FormFile, Depends(upload_form)]
+Idempotent = Annotated[IdempotentRequest, Depends(idempotency_for(IDEMPOTENCY))]

@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import make_metadata
 from shared.events import define_event_tables
+from shared.idempotency import define_idempotency_table
 
 
 class Base(DeclarativeBase):
@@ -15,6 +16,8 @@ class Base(DeclarativeBase):
 
 
 EVENT_TABLES = define_event_tables(Base.metadata)
+# Keys of uploads repeated with Idempotency-Key (shared.idempotency).
+IDEMPOTENCY = define_idempotency_table(Base.metadata)
 
 
 class File(Base):

@@ -3,11 +3,18 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
-from files_service.dependencies import CurrentOwnerId, FileServiceDep, PathFileId, UploadForm
+from files_service.dependencies import (
+    CurrentOwnerId,
+    FileServiceDep,
+    Idempotent,
+    PathFileId,
+    UploadForm,
+)
 from files_service.downloads import plan_download
 from files_service.schemas import FilePage, FileRead
+from shared.idempotency import Replayed
 from shared.web.openapi import problems, with_headers
 
 router = APIRouter(prefix="/api/v1/files", tags=["files"])
@@ -43,32 +50,51 @@ _UPLOAD_BODY: dict[str, Any] = {
     status_code=status.HTTP_201_CREATED,
     openapi_extra=_UPLOAD_BODY,
     operation_id="files_upload",
+    response_model=FileRead,
     responses={
-        **with_headers(201, Location="Where the new file's metadata lives."),
+        **with_headers(
+            201,
+            Location="Where the new file's metadata lives.",
+            Idempotent_Replayed="true when this is the stored answer to an earlier upload "
+            "with the same Idempotency-Key.",
+        ),
         **problems(
             400,
             403,
+            409,
             413,
             415,
             422,
             codes={
-                400: ["malformed_multipart", "upload_interrupted"],
+                400: ["malformed_multipart", "upload_interrupted", "invalid_idempotency_key"],
                 403: ["forbidden"],
+                409: ["idempotency_key_in_progress"],
                 413: ["file_too_large", "quota_exceeded", "fields_too_large"],
                 415: ["unsupported_media_type"],
-                422: ["missing_file", "too_many_files"],
+                422: ["missing_file", "too_many_files", "idempotency_key_reused"],
             },
         ),
     },
 )
 async def upload_file(
-    form: UploadForm, owner_id: CurrentOwnerId, service: FileServiceDep, response: Response
-) -> FileRead:
-    file = await service.upload_file(
-        owner_id=owner_id, filename=form.filename, chunks=form.chunks()
-    )
+    form: UploadForm,
+    owner_id: CurrentOwnerId,
+    service: FileServiceDep,
+    response: Response,
+    idempotent: Idempotent,
+) -> FileRead | JSONResponse:
+    # What the upload is (its bytes) is known only once it has streamed: claimed then.
+    claim = idempotent.claim_later(scope=str(owner_id))
+    try:
+        file = await service.upload_file(
+            owner_id=owner_id, filename=form.filename, chunks=form.chunks(), claim=claim
+        )
+    except Replayed as replayed:
+        return idempotent.answer(replayed)
     response.headers["Location"] = f"{router.prefix}/{file.id}"
-    return FileRead.model_validate(file)
+    created = FileRead.model_validate(file)
+    await idempotent.remember(status=201, body=created, headers=response.headers)
+    return created
 
 
 @router.get(

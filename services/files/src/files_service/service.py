@@ -56,10 +56,16 @@ class FileService:
         self._files = FileRepository(session=session)
 
     async def upload_file(
-        self, *, owner_id: uuid.UUID, filename: str, chunks: AsyncIterable[bytes]
+        self,
+        *,
+        owner_id: uuid.UUID,
+        filename: str,
+        chunks: AsyncIterable[bytes],
+        claim: Callable[[str], Awaitable[None]] | None = None,
     ) -> File:
         """A file is kept only whole and within the size limit and the owner's quota; otherwise
-        neither blob nor row remains. Row, usage and `file.uploaded` commit together."""
+        neither blob nor row remains. Row, usage and `file.uploaded` commit together, with the
+        `claim` of a repeatable request (called with what the upload is, once it is known)."""
         file_id = uuid.uuid4()
         room = self._limits.quota_bytes - await self._files.used_bytes(owner_id=owner_id)
         # The body may stream for minutes: hold no connection meanwhile (nothing was written).
@@ -67,6 +73,8 @@ class FileService:
         writer = await self._storage.open_writer(str(file_id))
         try:
             received = await self._receive(chunks, writer, room=room)
+            if claim is not None:
+                await claim(f"{filename}\n{received.size}\n{received.sha256}")
             file = await self._record_upload(
                 file_id=file_id, owner_id=owner_id, filename=filename, received=received
             )

@@ -3,7 +3,7 @@ claim the key for this request's transaction and store the response once its eff
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Header, Request
@@ -14,6 +14,7 @@ from sqlalchemy import Table
 
 from shared.idempotency import (
     IdempotencyRecords,
+    Replayed,
     StoredResponse,
     checked_key,
     fingerprint,
@@ -45,13 +46,30 @@ class IdempotentRequest:
         content = body.model_dump_json(exclude=set(secret))
         request = fingerprint(self._request.method, self._request.url.path, content)
         stored = await self._records.claim(scope=scope, key=self._key, request=request)
-        if stored is None:
+        return _replay(stored) if stored is not None else None
+
+    def claim_later(self, *, scope: str) -> Callable[[str], Awaitable[None]] | None:
+        """For a use case that learns what its request is only as it runs (an upload's bytes):
+        a claim it calls with that, inside the transaction that records its effect. When the key
+        already has an answer, the claim raises Replayed; `answer(replayed)` turns it into the
+        response. None without a key."""
+        key = self._key
+        if key is None:
             return None
-        return JSONResponse(
-            stored.body,
-            status_code=stored.status,
-            headers={**stored.headers, "Idempotent-Replayed": "true"},
-        )
+        self._scope = scope
+
+        async def claim(content: str) -> None:
+            request = fingerprint(self._request.method, self._request.url.path, content)
+            stored = await self._records.claim(scope=scope, key=key, request=request)
+            if stored is not None:
+                raise Replayed(stored)
+
+        return claim
+
+    @staticmethod
+    def answer(replayed: Replayed) -> JSONResponse:
+        """The stored response a Replayed carries, marked as a replay."""
+        return _replay(replayed.stored)
 
     async def remember(self, *, status: int, body: Any, headers: Mapping[str, str]) -> None:
         """Store the answer under the claimed key, once the use case has committed."""
@@ -61,6 +79,14 @@ class IdempotentRequest:
         response = StoredResponse(status=status, body=jsonable_encoder(body), headers=kept)
         await self._records.store(scope=self._scope, key=self._key, response=response)
         await self._records.commit()
+
+
+def _replay(stored: StoredResponse) -> JSONResponse:
+    return JSONResponse(
+        stored.body,
+        status_code=stored.status,
+        headers={**stored.headers, "Idempotent-Replayed": "true"},
+    )
 
 
 def idempotency_for(table: Table) -> Callable[..., IdempotentRequest]:
