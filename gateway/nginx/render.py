@@ -80,6 +80,14 @@ def retry_after_seconds(rate: str) -> int:
     return max(1, math.ceil(1 / per_second))
 
 
+def rate_limit_policy(name: str, rate: str) -> str:
+    """The IETF RateLimit-Policy item of an nginx rate: `N r/m` is N per 60 s, `N r/s` N per 1 s."""
+    match = _RATE.match(rate)
+    if match is None:
+        raise ValueError(f"rate {rate!r} must look like '10r/m' or '5r/s'")
+    return f'"{name}";q={int(match[1])};w={60 if match[2] == "m" else 1}'
+
+
 def render(
     *,
     target: str,
@@ -173,6 +181,8 @@ def render(
             auth_rate=auth_rate,
             auth_burst=auth_burst,
             auth_retry_after_s=auth_retry_after,
+            auth_policy=rate_limit_policy("credentials", auth_rate),
+            general_policy=rate_limit_policy("requests", general_rate or auth_rate),
             general_rate=general_rate,
             general_burst=general_burst,
             general_retry_after_s=general_retry_after,

@@ -112,6 +112,11 @@ def test_retry_after_names_the_zone_that_refused(start_gateway: StartGateway) ->
     assert login_limited and read_limited
     assert {r.headers["retry-after"] for r in login_limited} == {"6"}
     assert {r.headers["retry-after"] for r in read_limited} == {"1"}
+    # The IETF RateLimit fields name the zone's policy and that nothing is left until then.
+    assert {r.headers["ratelimit-policy"] for r in login_limited} == {'"credentials";q=10;w=60'}
+    assert {r.headers["ratelimit"] for r in login_limited} == {'"credentials";r=0;t=6'}
+    assert {r.headers["ratelimit-policy"] for r in read_limited} == {'"requests";q=2;w=1'}
+    assert {r.headers["ratelimit"] for r in read_limited} == {'"requests";r=0;t=1'}
 
 
 def test_a_streamed_upload_over_the_limit_is_a_problem_too(start_gateway: StartGateway) -> None:

@@ -67,7 +67,10 @@ async def test_the_owner_with_a_device_token_logs_in_at_once_after_50_guesses(
 
     await guess_from_everywhere(client, username, 50)
 
-    assert_problem(await login(client, username), 429, "too_many_attempts")
+    locked = await login(client, username)
+    assert_problem(locked, 429, "too_many_attempts")
+    retry = locked.headers["retry-after"]
+    assert locked.headers["ratelimit"] == f'"failures";r=0;t={retry}'
     by_body = await client.post(
         LOGIN, json={"username": username, "password": PASSWORD, "device_token": body_token}
     )
@@ -109,3 +112,25 @@ async def test_wrong_passwords_with_a_device_token_lock_only_that_token(
     assert (await login(client, username)).status_code == 200
     # ...and the spent token now counts as no token (its sixth guess is throttled like anyone's).
     assert (await login(client, username, headers={"X-Device-Token": owners})).status_code == 200
+
+
+def budget(response: httpx.Response) -> tuple[str, str]:
+    return response.headers["ratelimit-policy"], response.headers["ratelimit"]
+
+
+async def test_every_login_tells_the_client_its_budget_of_wrong_passwords(
+    client: httpx.AsyncClient,
+) -> None:
+    username = await new_account(client)
+    token = await device_token_of(client, username)
+    device = {"X-Device-Token": token}
+    policy = '"failures";q=5;w=900'
+    answers = [await login(client, username, "wrong", headers=device) for _ in range(5)]
+    assert all(budget(answer)[0] == policy for answer in answers)
+    left = [budget(answer)[1].split(";")[1:] for answer in answers]
+    assert [remaining for remaining, _ in left] == ["r=4", "r=3", "r=2", "r=1", "r=0"]
+    assert left[0][1] == "t=900"  # the first failure starts the window
+    assert all(0 < int(reset.removeprefix("t=")) <= 900 for _, reset in left)
+    # The spent token counts as no token; the owner's password still works, and says so.
+    ok = await login(client, username)
+    assert ok.status_code == 200 and budget(ok) == (policy, '"failures";r=5;t=0')

@@ -109,7 +109,12 @@ async def register(
     dependencies=PRIVATE,
     operation_id="auth_login",
     responses={
-        **with_headers(200, Set_Cookie="device_token: this client, known to the account."),
+        **with_headers(
+            200,
+            Set_Cookie="device_token: this client, known to the account.",
+            RateLimit_Policy='The budget of wrong passwords: "failures";q=5;w=900.',
+            RateLimit='What is left of it and when it is whole again: "failures";r=5;t=0.',
+        ),
         **problems(
             401,
             422,
@@ -141,6 +146,7 @@ async def login(
         device_token=credentials.device_token or device_header or device_cookie,
     )
     assert tokens.device_token is not None
+    response.headers.update(tokens.rate_limit)
     # Browsers keep it as a cookie only this endpoint sees; API clients get it in the body.
     response.set_cookie(
         DEVICE_COOKIE,

@@ -38,7 +38,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
@@ -57,12 +57,20 @@ local pair_window, pair_max = tonumber(ARGV[3]), tonumber(ARGV[4])
 local account_window, account_max = tonumber(ARGV[5]), tonumber(ARGV[6])
 local soft_limit, max_delay = tonumber(ARGV[7]), tonumber(ARGV[8])
 
+-- seconds until the oldest entry of `key` leaves its window (0 when it is empty)
+local function oldest_leaves(key, window)
+  local entry = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  if entry[2] == nil then return 0 end
+  return math.ceil(tonumber(entry[2]) + window - now)
+end
+
 if ARGV[9] == '1' then
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - pair_window)
-  if redis.call('ZCARD', KEYS[4]) < pair_max then
+  local device_failures = redis.call('ZCARD', KEYS[4])
+  if device_failures < pair_max then
     redis.call('ZADD', KEYS[3], now, ARGV[2])
     redis.call('EXPIRE', KEYS[3], account_window)
-    return {1, 0, '', 1}
+    return {1, 0, '', 1, device_failures, oldest_leaves(KEYS[4], pair_window)}
   end
 end
 
@@ -94,12 +102,13 @@ if failures >= soft_limit and checks > 0 then
   deny(tonumber(last[2]) + math.min(2 ^ (failures - soft_limit), max_delay) - now, 'account_delay')
 end
 
+local resets = oldest_leaves(KEYS[1], pair_window)
 if reason ~= '' then
-  return {0, math.ceil(wait), reason, 0}
+  return {0, math.ceil(wait), reason, 0, pair_failures, resets}
 end
 redis.call('ZADD', KEYS[3], now, ARGV[2])
 redis.call('EXPIRE', KEYS[3], account_window)
-return {1, 0, '', 0}
+return {1, 0, '', 0, pair_failures, resets}
 """
 
 
@@ -115,9 +124,9 @@ class ThrottleRules:
     account_max_delay_seconds: int = 60
 
     def __post_init__(self) -> None:
-        for field in fields(self):
-            if getattr(self, field.name) < 1:
-                raise ValueError(f"{field.name} must be at least 1")
+        for rule in fields(self):
+            if getattr(self, rule.name) < 1:
+                raise ValueError(f"{rule.name} must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,11 @@ class Decision:
     """The device token id the client presented (if any)."""
     trusted_device: bool = False
     """The check went ahead on the strength of that device token."""
+    failures: int = field(default=0, compare=False)
+    """Failures already counted against the client's own budget (its device token, or the
+    pair of account and address), before this check."""
+    resets_in: int = field(default=0, compare=False)
+    """Seconds until the oldest of those failures leaves the window."""
 
 
 class ThrottleUnavailable(Exception):
@@ -180,18 +194,43 @@ class LoginThrottle:
             rules.account_max_delay_seconds,
             "1" if device else "0",
         ]
-        allowed, retry_after, reason, trusted = await self._call(
+        allowed, retry_after, reason, trusted, used, resets_in = await self._call(
             "check", self._check(keys=[pair, failures, checks, device_failures], args=args)
         )
         if allowed:
-            return Decision(allowed=True, device=device, trusted_device=bool(trusted))
+            return Decision(
+                allowed=True,
+                device=device,
+                trusted_device=bool(trusted),
+                failures=int(used),
+                resets_in=int(resets_in),
+            )
         text = reason.decode() if isinstance(reason, bytes) else str(reason)
         return Decision(
             allowed=False,
             retry_after=max(1, int(retry_after)),
             reason=cast(ThrottleReason, text),
             device=device,
+            failures=int(used),
+            resets_in=int(resets_in),
         )
+
+    def budget_headers(self, decision: Decision, *, failed: bool) -> dict[str, str]:
+        """The IETF RateLimit fields a login answers with: the client's own budget of wrong
+        passwords (`q` in `w` seconds), what is left of it after this attempt (`r`), and when
+        it is whole again (`t`)."""
+        quota, window = self._rules.pair_max_failures, self._rules.pair_window_seconds
+        if not decision.allowed:
+            remaining, reset = 0, decision.retry_after
+        elif failed:
+            remaining = max(0, quota - decision.failures - 1)
+            reset = decision.resets_in if decision.failures else window
+        else:
+            remaining, reset = quota, 0
+        return {
+            "RateLimit-Policy": f'"failures";q={quota};w={window}',
+            "RateLimit": f'"failures";r={remaining};t={reset}',
+        }
 
     async def record_failure(self, *, account: str, address: str, decision: Decision) -> None:
         """Count a wrong password against the device token the check trusted, else against the

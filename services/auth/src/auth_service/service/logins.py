@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,6 +43,8 @@ class IssuedTokens:
     refresh_token: str
     expires_in: int
     device_token: str | None = None
+    rate_limit: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """The RateLimit header fields of a login (the client's budget of wrong passwords)."""
 
 
 class LoginService:
@@ -83,7 +86,10 @@ class LoginService:
             LOGIN_THROTTLED.labels(reason=decision.reason or "unknown").inc()
             raise LoginThrottled(
                 "Too many login attempts; retry later.",
-                headers={"Retry-After": str(decision.retry_after)},
+                headers={
+                    "Retry-After": str(decision.retry_after),
+                    **self._throttle.budget_headers(decision, failed=True),
+                },
             )
         if account is None:
             await self._passwords.verify_nobody(password)
@@ -94,7 +100,10 @@ class LoginService:
                 )
             )
             LOGINS.labels(outcome="invalid_credentials").inc()
-            raise InvalidCredentials("Wrong username or password.")
+            raise InvalidCredentials(
+                "Wrong username or password.",
+                headers=self._throttle.budget_headers(decision, failed=True),
+            )
         LOGINS.labels(outcome="success").inc()
         await unless_busy(
             self._throttle.record_success(account=key, address=client.address, decision=decision)
@@ -117,7 +126,8 @@ class LoginService:
         await self._session.commit()
         tokens = self._tokens(account, session.id, refresh_token)
         device_token = self._devices.issue(account_id=account.id, device_id=known)
-        return dataclasses.replace(tokens, device_token=device_token)
+        budget = self._throttle.budget_headers(decision, failed=False)
+        return dataclasses.replace(tokens, device_token=device_token, rate_limit=budget)
 
     async def refresh(self, *, refresh_token: str) -> IssuedTokens:
         """Rotate: the old token dies; a rotated token presented again revokes the session."""
