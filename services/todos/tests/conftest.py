@@ -25,6 +25,7 @@ from shared.testing import (
     apply_event,
     asgi_client,
     components_of,
+    file_uploaded,
     migrated_settings,
     read_outbox,
     rolled_back,
@@ -113,17 +114,6 @@ def deliver(sessions: Sessions, handlers: dict[type[DomainEvent], Handler]) -> D
         await apply_event(sessions, handlers[type(event)], event)
 
     return run
-
-
-def file_uploaded(file_id: uuid.UUID, owner_id: uuid.UUID) -> FileUploaded:
-    return FileUploaded(
-        file_id=file_id,
-        owner_id=owner_id,
-        filename="notes.txt",
-        content_type="text/plain",
-        size=12,
-        sha256="0" * 64,
-    )
 
 
 @pytest.fixture

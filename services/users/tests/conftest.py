@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.contracts import FileUploaded, UserRegistered
+from shared.contracts import UserRegistered
 from shared.events import DomainEvent
 from shared.messaging.consumer import Handler
 from shared.testing import (
@@ -24,6 +24,7 @@ from shared.testing import (
     apply_event,
     asgi_client,
     components_of,
+    file_uploaded,
     migrated_settings,
     read_outbox,
     rolled_back,
@@ -127,16 +128,7 @@ def upload(deliver: Deliver) -> Upload:
 
     async def run(owner_id: uuid.UUID) -> uuid.UUID:
         file_id = uuid.uuid4()
-        await deliver(
-            FileUploaded(
-                file_id=file_id,
-                owner_id=owner_id,
-                filename="me.png",
-                content_type="image/png",
-                size=10,
-                sha256="0" * 64,
-            )
-        )
+        await deliver(file_uploaded(file_id, owner_id))
         return file_id
 
     return run

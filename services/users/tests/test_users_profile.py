@@ -12,7 +12,7 @@ import pytest
 from shared.contracts import FileDeleted, FileUploaded, UserRegistered
 from shared.events import DomainEvent
 from shared.messaging.consumer import Handler
-from shared.testing import assert_problem, broken_outbox_write
+from shared.testing import assert_problem, broken_outbox_write, file_uploaded
 from users_service.repository import ProfileRepository
 from users_service.spec import SPEC
 
@@ -315,15 +315,6 @@ async def test_a_deleted_file_stops_being_an_avatar_and_cannot_come_back(
         [str(avatar), "None"]
     )
     # A late upload event finds the tombstone: the file never comes back.
-    await deliver(
-        FileUploaded(
-            file_id=avatar,
-            owner_id=user_id,
-            filename="me.png",
-            content_type="image/png",
-            size=10,
-            sha256="0" * 64,
-        )
-    )
+    await deliver(file_uploaded(avatar, user_id))
     again = await client.patch(ME, headers=auth(user_id), json={"avatar_file_id": str(avatar)})
     assert_problem(again, 422, "invalid_avatar")

@@ -25,6 +25,7 @@ from shared.testing.databases import (
     rolled_back,
     service_settings,
 )
+from shared.testing.events import file_uploaded
 from shared.testing.keys import SigningKey, bad_credentials
 from shared.testing.waiting import eventually, free_port, never, wait_serving, wait_until
 
@@ -44,6 +45,7 @@ __all__ = [
     "count_rows",
     "database_sessions",
     "eventually",
+    "file_uploaded",
     "free_port",
     "migrate",
     "migrated_settings",
