@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.testing import assert_problem
+from todos_service.models import IDEMPOTENCY
 
 TODOS = "/api/v1/todos"
 
 Auth = Callable[[uuid.UUID | str], dict[str, str]]
 Outbox = Callable[[str], Awaitable[list[dict[str, Any]]]]
+Sessions = async_sessionmaker[AsyncSession]
 
 
 async def test_a_repeat_gets_the_first_answer_and_acts_once(
@@ -94,3 +99,32 @@ async def test_concurrent_requests_with_one_key_make_one_todo(
     listed = (await committed_client.get(TODOS, headers=auth(owner))).json()["items"]
     assert len(listed) == 1
     assert {r.json()["id"] for r in responses if r.status_code == 201} == {listed[0]["id"]}
+
+
+async def test_keys_expire_after_a_day_and_every_keyed_request_sweeps_some(
+    client: httpx.AsyncClient, auth: Auth, sessions: Sessions
+) -> None:
+    owner = uuid.uuid4()
+    long_ago = datetime.now(UTC) - timedelta(hours=25)
+    async with sessions() as session:
+        for scope, key in ((str(owner), "old-order"), ("someone-else", "forgotten")):
+            await session.execute(
+                insert(IDEMPOTENCY).values(
+                    scope=scope,
+                    key=key,
+                    fingerprint=b"\0" * 32,
+                    status=201,
+                    body={},
+                    headers={},
+                    created_at=long_ago,
+                )
+            )
+        await session.commit()
+    # The same key, another body: a day later it is a new request, not a reused key.
+    headers = {**auth(owner), "Idempotency-Key": "old-order"}
+    fresh = await client.post(TODOS, headers=headers, json={"title": "again"})
+    assert fresh.status_code == 201, fresh.text
+    assert "idempotent-replayed" not in fresh.headers
+    async with sessions() as session:
+        keys = (await session.execute(select(IDEMPOTENCY.c.scope, IDEMPOTENCY.c.key))).all()
+    assert ("someone-else", "forgotten") not in [tuple(row) for row in keys]

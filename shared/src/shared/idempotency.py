@@ -29,6 +29,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -38,6 +39,7 @@ from shared.errors import Conflict, ProblemError
 
 MAX_KEY_LENGTH = 255
 KEPT_FOR = timedelta(hours=24)
+SWEEP_BATCH = 100
 
 
 class InvalidIdempotencyKey(ProblemError):
@@ -151,9 +153,7 @@ class IdempotencyRecords:
         if not await self._session.scalar(select(lock)):
             raise IdempotencyKeyInProgress()
         where = (columns.scope == scope) & (columns.key == key)
-        await self._session.execute(
-            delete(self._table).where(where, columns.created_at < func.now() - KEPT_FOR)
-        )
+        await self._forget_expired(also=where)
         found = (await self._session.execute(select(self._table).where(where))).first()
         if found is None:
             await self._session.execute(
@@ -165,6 +165,22 @@ class IdempotencyRecords:
         if found.status is None:
             raise IdempotencyKeyInProgress()
         return StoredResponse(status=found.status, body=found.body, headers=found.headers or {})
+
+    async def _forget_expired(self, *, also: Any) -> None:
+        """Drop this key if it expired, and a bounded batch of other expired keys: every keyed
+        request sweeps a little, so the table holds about a day of keys, with no job to run."""
+        columns = self._table.c
+        expired = columns.created_at < func.now() - KEPT_FOR
+        batch = (
+            select(columns.scope, columns.key)
+            .where(expired)
+            .order_by(columns.created_at)
+            .limit(SWEEP_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        await self._session.execute(
+            delete(self._table).where(expired, also | tuple_(columns.scope, columns.key).in_(batch))
+        )
 
     async def commit(self) -> None:
         await self._session.commit()
