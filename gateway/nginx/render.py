@@ -71,21 +71,24 @@ def default_upstreams(target: str, *, k8s_namespace: str | None = None) -> dict[
     raise ValueError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
 
 
-def retry_after_seconds(rate: str) -> int:
-    """Seconds until a rate of `N r/s` or `N r/m` admits one more request, at least 1."""
+def _parsed_rate(rate: str) -> tuple[int, int]:
+    """An nginx rate as (requests, per so many seconds): `10r/m` is (10, 60)."""
     match = _RATE.match(rate)
     if match is None:
         raise ValueError(f"rate {rate!r} must look like '10r/m' or '5r/s'")
-    per_second = int(match[1]) / (60 if match[2] == "m" else 1)
-    return max(1, math.ceil(1 / per_second))
+    return int(match[1]), 60 if match[2] == "m" else 1
+
+
+def retry_after_seconds(rate: str) -> int:
+    """Seconds until a rate of `N r/s` or `N r/m` admits one more request, at least 1."""
+    count, seconds = _parsed_rate(rate)
+    return max(1, math.ceil(seconds / count))
 
 
 def rate_limit_policy(name: str, rate: str) -> str:
     """The IETF RateLimit-Policy item of an nginx rate: `N r/m` is N per 60 s, `N r/s` N per 1 s."""
-    match = _RATE.match(rate)
-    if match is None:
-        raise ValueError(f"rate {rate!r} must look like '10r/m' or '5r/s'")
-    return f'"{name}";q={int(match[1])};w={60 if match[2] == "m" else 1}'
+    count, seconds = _parsed_rate(rate)
+    return f'"{name}";q={count};w={seconds}'
 
 
 def render(
