@@ -35,7 +35,7 @@ test-e2e: bootstrap ## black-box tests through the gateway (starts the suite unl
 lint: bootstrap ## ruff, mypy (strict) and the import contracts
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy shared/src services/*/src tools gateway/nginx deploy
+	$(RUN) mypy shared/src services/*/src clients/python/src tools gateway/nginx deploy
 	$(RUN) lint-imports
 	@# Each member alone in its own venv: an import it does not declare fails here.
 	$(RUN) python -m tools.import_all

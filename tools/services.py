@@ -48,5 +48,9 @@ SERVICES = (
     Service("files", port_block=3, stores_files=True),
 )
 SERVICE_NAMES = tuple(service.name for service in SERVICES)
-# Every workspace member as (distribution, package): the library, then the services.
-MEMBERS = (("shared", "shared"), *((s.distribution, s.package) for s in SERVICES))
+# Every workspace member as (distribution, package): the library, the services, the client.
+MEMBERS = (
+    ("shared", "shared"),
+    *((s.distribution, s.package) for s in SERVICES),
+    ("suite-client", "suite_client"),
+)

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from tools.services import SERVICE_NAMES, SERVICES, Service
+from tools.services import MEMBERS, SERVICE_NAMES, SERVICES, Service
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ["shared", *(s.package for s in SERVICES)]
+PACKAGES = [package for _, package in MEMBERS]
 
 
 def toml(path: Path) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def test_port_blocks_do_not_overlap() -> None:
 
 
 def test_uv_installs_every_member_in_the_dev_environment(pyproject: dict[str, Any]) -> None:
-    members = {"shared", *(s.distribution for s in SERVICES)}
+    members = {distribution for distribution, _ in MEMBERS}
     sources = pyproject["tool"]["uv"]["sources"]
     assert set(sources) == members, "[tool.uv.sources]"
     assert all(source == {"workspace": True} for source in sources.values())
@@ -57,7 +57,11 @@ def test_uv_installs_every_member_in_the_dev_environment(pyproject: dict[str, An
 
 
 def test_mypy_finds_every_package_under_its_own_name(pyproject: dict[str, Any]) -> None:
-    expected = ["shared/src", *(f"services/{name}/src" for name in SERVICE_NAMES)]
+    expected = [
+        "shared/src",
+        *(f"services/{name}/src" for name in SERVICE_NAMES),
+        "clients/python/src",
+    ]
     assert pyproject["tool"]["mypy"]["mypy_path"] == expected, "[tool.mypy] mypy_path"
 
 

@@ -1,0 +1,102 @@
+"""Accounts, logins, tokens and sessions: /api/v1/auth."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from suite_client._async.base import AsyncBase
+from suite_client.body import json_body, new_idempotency_key, segment
+from suite_client.credentials import Credentials
+from suite_client.models import AccountRead, JsonWebKeySet, LoginTokens, Me, SessionRead, TokenPair
+from suite_client.operation import operation
+
+_SESSIONS = TypeAdapter(list[SessionRead])
+
+
+class AsyncAuth(AsyncBase):
+    @operation("POST", "/api/v1/auth/register")
+    async def auth_register(
+        self, *, email: str, username: str, password: str, idempotency_key: str | None = None
+    ) -> AccountRead:
+        """Create an account; safe to retry (one Idempotency-Key for every attempt)."""
+        response = await self._send(
+            "POST",
+            "/api/v1/auth/register",
+            json=json_body(email=email, username=username, password=password),
+            headers={"Idempotency-Key": idempotency_key or new_idempotency_key()},
+            authenticated=False,
+            retryable=True,
+        )
+        return AccountRead.model_validate_json(response.content)
+
+    @operation("POST", "/api/v1/auth/login")
+    async def auth_login(self, *, username: str, password: str) -> LoginTokens:
+        """Log in (username or email); the client then acts for that account."""
+        device = self.credentials.device_token
+        response = await self._send(
+            "POST",
+            "/api/v1/auth/login",
+            json=json_body(username=username, password=password)
+            | ({"device_token": device} if device else {}),
+            authenticated=False,
+            retryable=False,
+        )
+        tokens = LoginTokens.model_validate_json(response.content)
+        self._set_credentials(
+            Credentials(tokens.access_token, tokens.refresh_token, tokens.device_token)
+        )
+        return tokens
+
+    @operation("POST", "/api/v1/auth/refresh")
+    async def auth_refresh(self) -> TokenPair:
+        """Trade the refresh token for a new pair (the old refresh token stops working)."""
+        return await self._refresh()
+
+    @operation("POST", "/api/v1/auth/logout")
+    async def auth_logout(self) -> None:
+        """End this session everywhere in the suite; the client forgets its tokens."""
+        await self._send("POST", "/api/v1/auth/logout")
+        self._set_credentials(self.credentials.signed_out())
+
+    @operation("POST", "/api/v1/auth/logout-all")
+    async def auth_logout_all(self) -> None:
+        """End every session of the account."""
+        await self._send("POST", "/api/v1/auth/logout-all")
+        self._set_credentials(self.credentials.signed_out())
+
+    @operation("GET", "/api/v1/auth/me")
+    async def auth_me(self) -> Me:
+        response = await self._send("GET", "/api/v1/auth/me")
+        return Me.model_validate_json(response.content)
+
+    @operation("POST", "/api/v1/auth/password")
+    async def auth_change_password(self, *, current_password: str, new_password: str) -> None:
+        """Change the password; the account's other sessions end."""
+        await self._send(
+            "POST",
+            "/api/v1/auth/password",
+            json=json_body(current_password=current_password, new_password=new_password),
+        )
+
+    @operation("GET", "/api/v1/auth/sessions")
+    async def auth_sessions_list(self) -> list[SessionRead]:
+        response = await self._send("GET", "/api/v1/auth/sessions")
+        return _SESSIONS.validate_json(response.content)
+
+    @operation("DELETE", "/api/v1/auth/sessions/{session_id}")
+    async def auth_sessions_revoke(self, session_id: uuid.UUID | str) -> None:
+        await self._send("DELETE", f"/api/v1/auth/sessions/{segment(session_id)}")
+
+    @operation("GET", "/api/v1/auth/ping")
+    async def auth_ping(self) -> dict[str, Any]:
+        response = await self._send("GET", "/api/v1/auth/ping")
+        return dict(response.json())
+
+    @operation("GET", "/.well-known/jwks.json")
+    async def auth_jwks(self) -> JsonWebKeySet:
+        """The public keys that verify the suite's access tokens."""
+        response = await self._send("GET", "/.well-known/jwks.json", authenticated=False)
+        return JsonWebKeySet.model_validate_json(response.content)

@@ -1,0 +1,106 @@
+"""Logging in and out, the current account, and its sessions."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from typing import Annotated
+
+import typer
+
+from suite_client.cli import output
+from suite_client.cli.context import JsonOption, cli_of
+from suite_client.models import Me, SessionRead
+
+sessions = typer.Typer(help="The account's sessions (one per login).", no_args_is_help=True)
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+
+ME_COLUMNS: list[output.Column] = [
+    ("id", lambda me: me.id),
+    ("username", lambda me: me.username),
+    ("email", lambda me: me.email),
+    ("roles", lambda me: me.roles),
+]
+SESSION_COLUMNS: list[output.Column] = [
+    ("id", lambda s: s.id),
+    ("current", lambda s: s.current),
+    ("created", lambda s: f"{s.created_at:%Y-%m-%d %H:%M}"),
+    ("last used", lambda s: f"{s.last_used_at:%Y-%m-%d %H:%M}"),
+    ("ip", lambda s: s.ip),
+    ("client", lambda s: s.user_agent),
+]
+
+
+def _password(from_stdin: bool, *, confirm: bool = False) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=confirm))
+
+
+def register(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Option(prompt=True)],
+    email: Annotated[str, typer.Option(prompt=True)],
+    password_stdin: PasswordStdin = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an account (then `suite login`)."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        account = client.auth_register(
+            email=email, username=username, password=_password(password_stdin, confirm=True)
+        )
+    output.show(account, ME_COLUMNS[:3], as_json=cli.json(as_json))
+
+
+def login(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="Username or email.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Log in; the tokens are kept in your config directory (mode 0600)."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        client.auth_login(username=username, password=_password(password_stdin))
+        me = client.auth_me()
+    output.stdout.print(f"Logged in to {cli.url} as [bold]{me.username}[/].")
+
+
+def logout(ctx: typer.Context) -> None:
+    """End this session everywhere and forget its tokens."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        if client.credentials.access_token is None:
+            output.stdout.print("Not logged in.")
+            return
+        client.auth_logout()
+    output.stdout.print("Logged out.")
+
+
+def whoami(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The account you are logged in as."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        me: Me = client.auth_me()
+    output.show(me, ME_COLUMNS, as_json=cli.json(as_json))
+
+
+@sessions.command("list")
+def sessions_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Every session of the account; `current` is this one."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        found: list[SessionRead] = client.auth_sessions_list()
+    output.show(found, SESSION_COLUMNS, as_json=cli.json(as_json))
+
+
+@sessions.command("revoke")
+def sessions_revoke(ctx: typer.Context, session_id: uuid.UUID, as_json: JsonOption = False) -> None:
+    """End one session (refused by every service within a second)."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        client.auth_sessions_revoke(session_id)
+    output.done(f"Session {session_id} revoked.", as_json=cli.json(as_json))
