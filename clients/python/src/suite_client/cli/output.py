@@ -35,7 +35,10 @@ def show(
         for title, read in columns:
             table.add_row(f"[bold]{title}[/]", _cell(read(value)))
     else:
-        table = Table(*(title for title, _ in columns))
+        table = Table()
+        for title, _ in columns:
+            # An id is what the next command needs: never cut it, even in a narrow terminal.
+            table.add_column(title, no_wrap=title == "id", min_width=36 if title == "id" else None)
         for item in value:
             table.add_row(*(_cell(read(item)) for _, read in columns))
     stdout.print(table)
