@@ -43,6 +43,11 @@ def say(message: str) -> None:
     print(f"[suite] {message}", file=sys.stderr, flush=True)
 
 
+def smtp_port() -> int:
+    """Where the local suite's mail sink listens (auth sends its mail there)."""
+    return int(os.environ.get("SUITE_SMTP_PORT", 8025))
+
+
 def default_gateway_port() -> int:
     return int(os.environ.get("SUITE_GATEWAY_PORT", 8080))
 
@@ -151,6 +156,10 @@ def service_settings(
     if service.signs_tokens:
         values["JWT_PRIVATE_KEY"] = str(private_key)
         values.update(admin_settings(cfg))
+        # Mail goes to the local sink (.state/local/mail/*.eml); links point at the gateway.
+        values["SMTP_HOST"] = "127.0.0.1"
+        values["SMTP_PORT"] = str(smtp_port())
+        values["PUBLIC_URL"] = f"http://127.0.0.1:{default_gateway_port()}"
     elif signer_ports:
         # Where a starting replica loads the revoked sessions from (then broadcasts keep it current).
         values["REVOCATIONS_URL"] = ",".join(
@@ -254,6 +263,7 @@ class Suite:
             if migrate.returncode:
                 raise RuntimeError(f"{service.name}'s migrations failed; see {log}")
         say("migrations at head")
+        self._start_mailsink(logs)
         signer_ports = [r.port for r in self.replicas if r.service.signs_tokens]
         for replica in self.replicas:
             env = service_env(self.cfg, replica.service, public_key, private_key, signer_ports)
@@ -287,6 +297,33 @@ class Suite:
             }
         )
         self._start_gateway()
+
+    def _start_mailsink(self, logs: Path) -> None:
+        log = logs / "mailsink.log"
+        folder = self.cfg.state / "mail"
+        popen = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tools.mailsink",
+                "--port",
+                str(smtp_port()),
+                "--dir",
+                str(folder),
+            ],
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        sink = Process("mailsink", popen, log)
+        self.processes.append(sink)
+        deadline = time.monotonic() + 20
+        while not infra.port_open(smtp_port()):
+            sink.check_running()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the mail sink did not start; see {log}")
+            time.sleep(0.1)
+        say(f"mail sink on :{smtp_port()}; messages in {folder}")
 
     def _start_gateway(self) -> None:
         prefix = self.cfg.state / "nginx"
@@ -343,6 +380,7 @@ class Suite:
             + "   (/health/*, /metrics: direct only)",
             f"  logs         {self.cfg.state / 'logs'}",
             f"  admin        admin / password in {self.cfg.state / 'admin-password'}",
+            f"  mail         {self.cfg.state / 'mail'}/*.eml   (SMTP :{smtp_port()})",
             "",
             "  Ctrl-C stops everything.",
         ]

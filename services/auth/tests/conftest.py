@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +16,8 @@ from fastapi import FastAPI
 from auth_service.main import create_app
 from auth_service.settings import Settings
 from auth_service.spec import MIGRATIONS_DIR
-from shared.testing import SigningKey, migrate, running, service_settings
+from shared.testing import SigningKey, free_port, migrate, running, service_settings
+from tools import mailsink
 
 STRONG_PASSWORD = "correct horse battery staple"
 
@@ -23,6 +27,25 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> SigningKey:
     return SigningKey.create(tmp_path_factory.mktemp("auth-keys"))
 
 
+@dataclass(frozen=True)
+class MailServer:
+    """A real SMTP server (aiosmtpd) that keeps what auth sends as .eml files."""
+
+    port: int
+    folder: Path
+
+    def messages(self, to: str | None = None) -> list[EmailMessage]:
+        return [m for m in mailsink.messages(self.folder) if to is None or m["To"] == to]
+
+
+@pytest.fixture(scope="session")
+def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
+    port = free_port()
+    folder = tmp_path_factory.mktemp("mail")
+    with mailsink.serving(folder, port):
+        yield MailServer(port, folder)
+
+
 @pytest.fixture(scope="module")
 def auth_database(database_factory: Callable[[str], str]) -> str:
     return migrate(database_factory("auth"), MIGRATIONS_DIR)
@@ -30,11 +53,15 @@ def auth_database(database_factory: Callable[[str], str]) -> str:
 
 @pytest.fixture(scope="module")
 def make_settings(
-    servers: Any, auth_database: str, signing_key: SigningKey
+    servers: Any, auth_database: str, signing_key: SigningKey, mail_server: MailServer
 ) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "redis_url": servers.redis_url,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mail_server.port,
+            # Every in-process request comes from 127.0.0.1: tests of the budget use their own.
+            "mail_requests_per_address_hour": 1000,
             "jwt_private_key": str(signing_key.private_pem),
             "run_workers": True,
             "refresh_reuse_grace_seconds": 0,

@@ -134,7 +134,7 @@ async def test_login_with_json_or_the_oauth2_form(client: httpx.AsyncClient) -> 
             "/api/v1/auth/me", headers={"Authorization": f"Bearer {pair['access_token']}"}
         )
         assert me.status_code == 200
-        assert me.json() == {**account, "roles": []}
+        assert me.json() == {**account, "roles": [], "email_verified": False}
 
 
 async def test_access_token_claims(client: httpx.AsyncClient, signing_key: SigningKey) -> None:

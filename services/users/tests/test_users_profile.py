@@ -9,11 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.contracts import FileDeleted, FileUploaded, UserRegistered
+from shared.contracts import FileDeleted, FileUploaded, UserEmailVerified, UserRegistered
 from shared.events import DomainEvent
 from shared.messaging.consumer import Handler
 from shared.testing import assert_problem, broken_outbox_write, file_uploaded
 from users_service.repository import ProfileRepository
+from users_service.service import ProfileNotYetCreated
 from users_service.spec import SPEC
 
 ME = "/api/v1/users/me"
@@ -24,6 +25,7 @@ FULL_FIELDS = {
     "display_name",
     "bio",
     "avatar_file_id",
+    "email_verified",
     "created_at",
     "updated_at",
 }
@@ -39,7 +41,22 @@ Deliver = Callable[[DomainEvent], Awaitable[None]]
 def test_the_service_consumes_user_registered(
     handlers: dict[type[DomainEvent], Handler],
 ) -> None:
-    assert set(SPEC.consumes) == {UserRegistered, FileUploaded, FileDeleted} == set(handlers)
+    consumed = {UserRegistered, UserEmailVerified, FileUploaded, FileDeleted}
+    assert set(SPEC.consumes) == consumed == set(handlers)
+
+
+async def test_a_verified_email_shows_on_the_profile_once_it_exists(
+    client: httpx.AsyncClient, register: Register, auth: Auth, deliver: Deliver
+) -> None:
+    early = uuid.uuid4()
+    with pytest.raises(ProfileNotYetCreated):  # the consumer retries it after user.registered
+        await deliver(UserEmailVerified(user_id=early, email="early@example.com"))
+    user_id = await register(email="ann2@example.com", username="ann2")
+    assert (await client.get(ME, headers=auth(user_id))).json()["email_verified"] is False
+    await deliver(UserEmailVerified(user_id=user_id, email="old@example.com"))
+    assert (await client.get(ME, headers=auth(user_id))).json()["email_verified"] is False
+    await deliver(UserEmailVerified(user_id=user_id, email="ann2@example.com"))
+    assert (await client.get(ME, headers=auth(user_id))).json()["email_verified"] is True
 
 
 async def test_registration_creates_the_profile(

@@ -49,6 +49,31 @@ class SessionRevoked(DomainEvent):
     expires_at: datetime
 
 
+class UserEmailVerified(DomainEvent):
+    """auth -> users: the account proved it receives mail at `email`."""
+
+    type = "user.email_verified"
+    user_id: uuid.UUID
+    email: str
+
+
+class PasswordResetRequested(DomainEvent):
+    """auth -> auth: someone asked for a reset link for `email` (an account may not exist).
+
+    Handled off the request path, so the answer takes the same time whether or not it does.
+    """
+
+    type = "password.reset_requested"
+    email: str
+
+
+class MailQueued(DomainEvent):
+    """auth -> auth: the rendered message `mail_id` waits for SMTP; retried until it is sent."""
+
+    type = "mail.queued"
+    mail_id: uuid.UUID
+
+
 class TodoCreated(DomainEvent):
     """todos -> anyone: a todo exists."""
 
@@ -102,6 +127,9 @@ ALL_CONTRACTS: tuple[type[DomainEvent], ...] = (
     UserProfileUpdated,
     UserDeleted,
     SessionRevoked,
+    UserEmailVerified,
+    PasswordResetRequested,
+    MailQueued,
     TodoCreated,
     TodoUpdated,
     TodoDeleted,

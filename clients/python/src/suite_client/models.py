@@ -23,6 +23,16 @@ class AccountRead(BaseModel):
     username: Annotated[str, Field(title="Username")]
 
 
+class EmailTokenBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    token: Annotated[str, Field(max_length=256, min_length=1, title="Token")]
+    """
+    The code from the mail.
+    """
+
+
 class FileRead(BaseModel):
     """
     A file's metadata; `content_type` is what its bytes are, whatever the client declared.
@@ -62,6 +72,10 @@ class LoginTokens(BaseModel):
 
 class Me(BaseModel):
     email: Annotated[str, Field(title="Email")]
+    email_verified: Annotated[bool, Field(title="Email Verified")]
+    """
+    The account proved it receives mail at `email`.
+    """
     id: Annotated[UUID, Field(title="Id")]
     roles: Annotated[list[str], Field(title="Roles")]
     username: Annotated[str, Field(title="Username")]
@@ -73,6 +87,24 @@ class PasswordChange(BaseModel):
     )
     current_password: Annotated[str, Field(max_length=1024, min_length=1, title="Current Password")]
     new_password: Annotated[str, Field(max_length=128, min_length=8, title="New Password")]
+
+
+class PasswordForgot(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: Annotated[EmailStr, Field(max_length=320, title="Email")]
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    new_password: Annotated[str, Field(max_length=128, min_length=8, title="New Password")]
+    token: Annotated[str, Field(max_length=256, min_length=1, title="Token")]
+    """
+    The code from the mail.
+    """
 
 
 class Error(BaseModel):
@@ -105,6 +137,7 @@ class ProfileRead(BaseModel):
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     display_name: Annotated[str | None, Field(title="Display Name")]
     email: Annotated[str, Field(title="Email")]
+    email_verified: Annotated[bool, Field(title="Email Verified")]
     id: Annotated[UUID, Field(title="Id")]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
     username: Annotated[str, Field(title="Username")]

@@ -9,9 +9,17 @@ from datetime import timedelta
 from auth_service.client_address import IPNetwork, parse_trusted_proxies
 from auth_service.devices import DeviceTokens
 from auth_service.issuer import TokenIssuer, load_private_key
+from auth_service.limits import HourlyBudget
+from auth_service.mail import SmtpConfig, SmtpMailer
 from auth_service.passwords import AsyncPasswordHasher, HashParams
 from auth_service.schemas import JsonWebKeySet
-from auth_service.service import AccountService, Passwords, SessionRules, SessionService
+from auth_service.service import (
+    AccountService,
+    LinkRules,
+    Passwords,
+    SessionRules,
+    SessionService,
+)
 from auth_service.settings import Settings
 from auth_service.throttle import LoginThrottle, ThrottleRules
 from shared.messaging.revocations import Snapshot
@@ -33,6 +41,13 @@ class Components:
     devices: DeviceTokens
     secure_cookies: bool
     """Cookies only over HTTPS (everywhere but local development and tests)."""
+    links: LinkRules
+    mailer: SmtpMailer
+    mail_budget: HourlyBudget
+    """Verification and reset mails asked for, per account (or email) and per address, hourly."""
+    reset_budget: HourlyBudget
+    """Password resets tried per address, hourly."""
+    require_verified_email: bool
 
 
 @contextlib.asynccontextmanager
@@ -75,6 +90,31 @@ async def build_components(settings: Settings, runtime: Runtime) -> AsyncIterato
             ttl_seconds=settings.device_token_ttl_days * 24 * 3600,
         ),
         secure_cookies=settings.environment == "production",
+        links=LinkRules(public_url=settings.public_url),
+        mailer=SmtpMailer(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.mail_from,
+                username=settings.smtp_username,
+                password_file=settings.smtp_password_file,
+                starttls=settings.smtp_starttls,
+                timeout_seconds=settings.smtp_timeout_seconds,
+            )
+        ),
+        mail_budget=HourlyBudget(
+            runtime.redis,
+            name="mail",
+            per_account=settings.mail_requests_per_hour,
+            per_address=settings.mail_requests_per_address_hour,
+        ),
+        reset_budget=HourlyBudget(
+            runtime.redis,
+            name="reset",
+            per_account=settings.mail_requests_per_address_hour,
+            per_address=settings.mail_requests_per_address_hour,
+        ),
+        require_verified_email=settings.require_verified_email,
     )
     try:
         await _ensure_first_admin(settings, runtime, components)
@@ -109,7 +149,10 @@ async def _ensure_first_admin(settings: Settings, runtime: Runtime, components: 
         return
     async with runtime.sessions() as session:
         accounts = AccountService(
-            session=session, passwords=components.passwords, rules=components.rules
+            session=session,
+            passwords=components.passwords,
+            rules=components.rules,
+            links=components.links,
         )
         created = await accounts.ensure_admin(
             email=settings.admin_email or "",

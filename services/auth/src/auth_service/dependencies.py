@@ -7,7 +7,14 @@ from fastapi import Depends, Request
 from auth_service.client_address import client_address
 from auth_service.components import Components
 from auth_service.models import IDEMPOTENCY
-from auth_service.service import AccountService, ClientInfo, LoginService, SessionService
+from auth_service.service import (
+    AccountService,
+    ClientInfo,
+    EmailVerification,
+    LoginService,
+    PasswordRecovery,
+    SessionService,
+)
 from shared.web.dependencies import SessionDep
 from shared.web.idempotency import IdempotentRequest, idempotency_for
 from shared.web.state import components_dependency
@@ -16,7 +23,12 @@ ComponentsDep = Annotated[Components, Depends(components_dependency(Components))
 
 
 def get_account_service(session: SessionDep, components: ComponentsDep) -> AccountService:
-    return AccountService(session=session, passwords=components.passwords, rules=components.rules)
+    return AccountService(
+        session=session,
+        passwords=components.passwords,
+        rules=components.rules,
+        links=components.links,
+    )
 
 
 def get_login_service(session: SessionDep, components: ComponentsDep) -> LoginService:
@@ -27,6 +39,22 @@ def get_login_service(session: SessionDep, components: ComponentsDep) -> LoginSe
         issuer=components.issuer,
         rules=components.rules,
         devices=components.devices,
+        require_verified_email=components.require_verified_email,
+    )
+
+
+def get_verification(session: SessionDep, components: ComponentsDep) -> EmailVerification:
+    return EmailVerification(session=session, links=components.links, budget=components.mail_budget)
+
+
+def get_recovery(session: SessionDep, components: ComponentsDep) -> PasswordRecovery:
+    return PasswordRecovery(
+        session=session,
+        passwords=components.passwords,
+        rules=components.rules,
+        links=components.links,
+        budget=components.mail_budget,
+        reset_budget=components.reset_budget,
     )
 
 
@@ -48,5 +76,7 @@ def get_client(request: Request, components: ComponentsDep) -> ClientInfo:
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 LoginServiceDep = Annotated[LoginService, Depends(get_login_service)]
 SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
+VerificationDep = Annotated[EmailVerification, Depends(get_verification)]
+RecoveryDep = Annotated[PasswordRecovery, Depends(get_recovery)]
 ClientDep = Annotated[ClientInfo, Depends(get_client)]
 Idempotent = Annotated[IdempotentRequest, Depends(idempotency_for(IDEMPOTENCY))]

@@ -1,6 +1,12 @@
 """Errors of the auth service, each with the stable `code` clients see."""
 
-from shared.errors import Conflict, ProblemError, TooManyRequests, Unauthorized
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    ProblemError,
+    TooManyRequests,
+    Unauthorized,
+)
 
 
 class EmailTaken(Conflict):
@@ -21,6 +27,24 @@ class InvalidRefreshToken(Unauthorized):
 
 class RefreshTokenReused(Unauthorized):
     code = "refresh_token_reused"
+
+
+class EmailNotVerified(Forbidden):
+    code = "email_not_verified"
+
+
+class EmailAlreadyVerified(Conflict):
+    code = "email_already_verified"
+
+
+class InvalidEmailToken(ProblemError):
+    """A verification or reset token that is unknown, spent or expired (one answer for all)."""
+
+    code = "invalid_email_token"
+
+
+class MailThrottled(TooManyRequests):
+    code = "too_many_attempts"
 
 
 class LoginThrottled(TooManyRequests):

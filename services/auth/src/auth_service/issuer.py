@@ -48,7 +48,14 @@ class TokenIssuer:
         self._audience = audience
         self.ttl_seconds = ttl_seconds
 
-    def access_token(self, *, user_id: uuid.UUID, session_id: uuid.UUID, roles: list[str]) -> str:
+    def access_token(
+        self,
+        *,
+        user_id: uuid.UUID,
+        session_id: uuid.UUID,
+        roles: list[str],
+        email_verified: bool = False,
+    ) -> str:
         """A signed access token for this session, valid `ttl_seconds`."""
         now = int(time.time())
         claims = {
@@ -61,17 +68,18 @@ class TokenIssuer:
             "jti": uuid.uuid4().hex,
             "sid": str(session_id),
             "roles": sorted(roles),
+            "email_verified": email_verified,
         }
         headers = {"kid": self.kid, "typ": ACCESS_TOKEN_TYPE}
         return jwt.encode(claims, self._key, algorithm="RS256", headers=headers)
 
 
-def new_refresh_token() -> tuple[str, bytes]:
-    """A fresh opaque refresh token and the hash that is all the database keeps."""
+def new_opaque_token() -> tuple[str, bytes]:
+    """A fresh opaque token (refresh, email link) and the hash that is all the database keeps."""
     token = secrets.token_urlsafe(32)
-    return token, hash_refresh_token(token)
+    return token, hash_opaque_token(token)
 
 
-def hash_refresh_token(token: str) -> bytes:
+def hash_opaque_token(token: str) -> bytes:
     # 256 random bits need no slow hash: SHA-256 keeps a database leak from yielding tokens.
     return hashlib.sha256(token.encode()).digest()

@@ -9,7 +9,14 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_service.models import EVENT_TABLES, Account, RefreshToken, Session
+from auth_service.models import (
+    EVENT_TABLES,
+    Account,
+    EmailToken,
+    OutgoingMail,
+    RefreshToken,
+    Session,
+)
 from shared.events import DomainEvent, record_event
 
 PRODUCER = "auth"
@@ -131,6 +138,69 @@ class AuthRepository:
         """Sessions revoked after `since` (older ones have no live access token left)."""
         query = select(Session.id, Session.revoked_at).where(Session.revoked_at > since)
         return [(row.id, row.revoked_at) for row in (await self._session.execute(query)).all()]
+
+    async def account_by_email(self, *, email: str) -> Account | None:
+        query = select(Account).where(Account.email == email.strip().lower())
+        return (await self._session.execute(query)).scalars().first()
+
+    async def set_email_verified(self, *, account: Account, at: datetime) -> None:
+        account.email_verified_at = at
+
+    async def insert_email_token(
+        self,
+        *,
+        token_hash: bytes,
+        account_id: uuid.UUID,
+        purpose: str,
+        email: str,
+        expires_at: datetime,
+    ) -> None:
+        self._session.add(
+            EmailToken(
+                token_hash=token_hash,
+                account_id=account_id,
+                purpose=purpose,
+                email=email,
+                expires_at=expires_at,
+            )
+        )
+
+    async def email_token_for_update(self, *, token_hash: bytes, purpose: str) -> EmailToken | None:
+        """The token row, locked: two uses racing each other cannot both succeed."""
+        query = (
+            select(EmailToken)
+            .where(EmailToken.token_hash == token_hash, EmailToken.purpose == purpose)
+            .with_for_update()
+        )
+        return (await self._session.execute(query)).scalars().first()
+
+    async def use_email_tokens(self, *, account_id: uuid.UUID, purpose: str, at: datetime) -> None:
+        """Spend every live token of the account for `purpose` (the one used, and older ones)."""
+        await self._session.execute(
+            update(EmailToken)
+            .where(
+                EmailToken.account_id == account_id,
+                EmailToken.purpose == purpose,
+                EmailToken.used_at.is_(None),
+            )
+            .values(used_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def insert_mail(self, *, recipient: str, subject: str, text: str, html: str) -> uuid.UUID:
+        mail = OutgoingMail(
+            id=uuid.uuid4(), recipient=recipient, subject=subject, text_body=text, html_body=html
+        )
+        self._session.add(mail)
+        return mail.id
+
+    async def mail_for_update(self, *, mail_id: uuid.UUID) -> OutgoingMail | None:
+        """The queued message, locked, so two deliveries of one event send it once."""
+        query = select(OutgoingMail).where(OutgoingMail.id == mail_id).with_for_update()
+        return (await self._session.execute(query)).scalars().first()
+
+    async def delete_mail(self, *, mail: OutgoingMail) -> None:
+        await self._session.delete(mail)
 
     async def record(self, *, event: DomainEvent) -> None:
         """Write `event` to the outbox in this transaction; it leaves only if the transaction commits."""

@@ -14,16 +14,21 @@ from auth_service.dependencies import (
     ComponentsDep,
     Idempotent,
     LoginServiceDep,
+    RecoveryDep,
     SessionServiceDep,
+    VerificationDep,
 )
 from auth_service.schemas import (
     AccountCreate,
     AccountRead,
+    EmailTokenBody,
     JsonWebKeySet,
     LoginRequest,
     LoginTokens,
     Me,
     PasswordChange,
+    PasswordForgot,
+    PasswordReset,
     RefreshRequest,
     RevokedSessions,
     SessionRead,
@@ -117,11 +122,13 @@ async def register(
         ),
         **problems(
             401,
+            403,
             422,
             429,
             503,
             codes={
                 401: ["invalid_credentials"],
+                403: ["email_not_verified"],
                 429: ["too_many_attempts", "rate_limited"],
                 503: ["busy"],
             },
@@ -258,7 +265,74 @@ async def delete_session(
 )
 async def read_me(principal: CurrentPrincipal, service: AccountServiceDep) -> Me:
     account = await service.me(principal=principal)
-    return Me(id=account.id, email=account.email, username=account.username, roles=account.roles)
+    return Me(
+        id=account.id,
+        email=account.email,
+        username=account.username,
+        roles=account.roles,
+        email_verified=account.email_verified_at is not None,
+    )
+
+
+_MAIL_THROTTLED = {429: ["too_many_attempts", "rate_limited"], 503: ["busy"]}
+
+
+@router.post(
+    "/verify/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,  # an empty 202, not `null`
+    operation_id="auth_verify_request",
+    responses=problems(
+        404, 409, 429, 503, codes={409: ["email_already_verified"], **_MAIL_THROTTLED}
+    ),
+)
+async def request_verification(principal: CurrentPrincipal, service: VerificationDep) -> None:
+    """Mail a new single-use verification link to the account's address (valid 24 h)."""
+    await service.request(principal=principal)
+
+
+@router.post(
+    "/verify",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth_verify",
+    responses=problems(400, 422, codes={400: ["invalid_email_token"]}),
+)
+async def verify_email(body: EmailTokenBody, service: VerificationDep) -> None:
+    """The token from the verification mail; the account's email is verified from now on."""
+    await service.verify(token=body.token)
+
+
+@router.post(
+    "/password/forgot",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    operation_id="auth_password_forgot",
+    responses=problems(422, 429, 503, codes=_MAIL_THROTTLED),
+)
+async def forgot_password(body: PasswordForgot, service: RecoveryDep, client: ClientDep) -> None:
+    """Always 202: a reset link (valid 30 min) is mailed if the address has an account."""
+    await service.forgot(email=body.email, address=client.address)
+
+
+@router.post(
+    "/password/reset",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="auth_password_reset",
+    responses=problems(
+        400,
+        422,
+        429,
+        503,
+        codes={
+            400: ["invalid_email_token"],
+            422: ["validation_failed", "weak_password"],
+            **_MAIL_THROTTLED,
+        },
+    ),
+)
+async def reset_password(body: PasswordReset, service: RecoveryDep, client: ClientDep) -> None:
+    """A new password with the reset token: every session of the account ends."""
+    await service.reset(token=body.token, new_password=body.new_password, address=client.address)
 
 
 @public_router.get(

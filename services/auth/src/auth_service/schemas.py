@@ -36,6 +36,20 @@ class AccountRead(BaseModel):
 
 class Me(AccountRead):
     roles: list[str]
+    email_verified: bool = Field(description="The account proved it receives mail at `email`.")
+
+
+class EmailTokenBody(Strict):
+    token: str = Field(min_length=1, max_length=256, description="The code from the mail.")
+
+
+class PasswordForgot(Strict):
+    email: EmailStr = Field(max_length=320)
+
+
+class PasswordReset(Strict):
+    token: str = Field(min_length=1, max_length=256, description="The code from the mail.")
+    new_password: Password
 
 
 class LoginRequest(Strict):

@@ -1,5 +1,7 @@
 """Settings of the auth service, from AUTH_* environment variables."""
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -40,6 +42,31 @@ class Settings(ServiceSettings):
     trusted_proxies: str = Field(
         default="127.0.0.1/32,::1/128",
         description="Networks whose X-Forwarded-For is believed (the gateway's addresses).",
+    )
+
+    smtp_host: str = Field(default="localhost", description="The SMTP server auth sends mail to.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password_file: Path | None = Field(
+        default=None, description="A file holding the SMTP password (a mounted secret)."
+    )
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS.")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    mail_from: str = Field(default="suite <no-reply@suite.local>")
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Where users reach the suite: the links in mail start here.",
+    )
+    require_verified_email: bool = Field(
+        default=False, description="Refuse logins (email_not_verified) until the email is verified."
+    )
+    mail_requests_per_hour: int = Field(
+        default=5, ge=1, description="Verification or reset mails one account may ask for hourly."
+    )
+    mail_requests_per_address_hour: int = Field(
+        default=30,
+        ge=1,
+        description="Reset requests, and reset attempts, one client address may make hourly.",
     )
 
     admin_email: str | None = None

@@ -49,6 +49,17 @@ class ProfileRepository:
         result = await self._session.scalars(query, execution_options={"populate_existing": True})
         return result.one()
 
+    async def mark_email_verified(self, *, user_id: uuid.UUID, email: str) -> bool:
+        """Flag the profile's email verified if it is still `email`; False when no profile has
+        this id."""
+        found = await self._session.execute(
+            update(Profile)
+            .where(Profile.id == user_id)
+            .values(email_verified=Profile.email_verified | (Profile.email == email))
+            .returning(Profile.id)
+        )
+        return found.first() is not None
+
     async def delete(self, *, user_id: uuid.UUID) -> bool:
         """Delete the profile; True when there was one."""
         deleted = await self._session.execute(

@@ -35,6 +35,7 @@ class ProfileRead(BaseModel):
     display_name: str | None
     bio: str | None
     avatar_file_id: uuid.UUID | None
+    email_verified: bool
     created_at: datetime
     updated_at: datetime
 

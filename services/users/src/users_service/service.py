@@ -77,6 +77,10 @@ class ProfileService:
         return await paginate(fetch, cursors=self._cursors, cursor=cursor, limit=limit)
 
 
+class ProfileNotYetCreated(Exception):
+    """An event about a profile arrived before `user.registered`: the consumer retries it."""
+
+
 class ForeignEventsService:
     """Applies other services' events to profiles.
 
@@ -90,6 +94,11 @@ class ForeignEventsService:
     async def user_registered(self, *, user_id: uuid.UUID, email: str, username: str) -> None:
         """A registered account gets one profile; an existing one is left alone."""
         await self._profiles.insert_if_absent(user_id=user_id, email=email, username=username)
+
+    async def email_verified(self, *, user_id: uuid.UUID, email: str) -> None:
+        """The profile shows the address verified; before its profile exists, retry later."""
+        if not await self._profiles.mark_email_verified(user_id=user_id, email=email):
+            raise ProfileNotYetCreated(f"no profile {user_id} yet: user.registered comes first")
 
     async def file_uploaded(self, *, file_id: uuid.UUID, owner_id: uuid.UUID) -> None:
         """The owner may make the new file their avatar, unless a tombstone says it is gone."""

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from shared.contracts import FileDeleted, FileUploaded, UserRegistered
+from shared.contracts import FileDeleted, FileUploaded, UserEmailVerified, UserRegistered
 from shared.spec import ServiceSpec
 from users_service.models import EVENT_TABLES
 
@@ -16,5 +16,5 @@ SPEC = ServiceSpec(
     ),
     migrations_dir=MIGRATIONS_DIR,
     event_tables=EVENT_TABLES,
-    consumes=(UserRegistered, FileUploaded, FileDeleted),
+    consumes=(UserRegistered, UserEmailVerified, FileUploaded, FileDeleted),
 )

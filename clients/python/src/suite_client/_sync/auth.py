@@ -82,6 +82,37 @@ class SyncAuth(SyncBase):
             json=json_body(current_password=current_password, new_password=new_password),
         )
 
+    @operation("POST", "/api/v1/auth/verify/request")
+    def auth_verify_request(self) -> None:
+        """Mail a new verification link to the account's address."""
+        self._send("POST", "/api/v1/auth/verify/request")
+
+    @operation("POST", "/api/v1/auth/verify")
+    def auth_verify(self, *, token: str) -> None:
+        """Verify the email with the code from the verification mail."""
+        self._send("POST", "/api/v1/auth/verify", json=json_body(token=token), authenticated=False)
+
+    @operation("POST", "/api/v1/auth/password/forgot")
+    def auth_password_forgot(self, *, email: str) -> None:
+        """Ask for a reset link; the answer is the same whether or not the email has an account."""
+        self._send(
+            "POST",
+            "/api/v1/auth/password/forgot",
+            json=json_body(email=email),
+            authenticated=False,
+            retryable=False,
+        )
+
+    @operation("POST", "/api/v1/auth/password/reset")
+    def auth_password_reset(self, *, token: str, new_password: str) -> None:
+        """Set a new password with the code from the reset mail; every session ends."""
+        self._send(
+            "POST",
+            "/api/v1/auth/password/reset",
+            json=json_body(token=token, new_password=new_password),
+            authenticated=False,
+        )
+
     @operation("GET", "/api/v1/auth/sessions")
     def auth_sessions_list(self) -> list[SessionRead]:
         response = self._send("GET", "/api/v1/auth/sessions")

@@ -13,6 +13,7 @@ from suite_client.cli.context import JsonOption, cli_of
 from suite_client.models import Me, SessionRead
 
 sessions = typer.Typer(help="The account's sessions (one per login).", no_args_is_help=True)
+password = typer.Typer(help="Change, forget and reset your password.", no_args_is_help=True)
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input.")
@@ -104,3 +105,53 @@ def sessions_revoke(ctx: typer.Context, session_id: uuid.UUID, as_json: JsonOpti
     with cli.client() as client:
         client.auth_sessions_revoke(session_id)
     output.done(f"Session {session_id} revoked.", as_json=cli.json(as_json))
+
+
+def verify(
+    ctx: typer.Context,
+    code: Annotated[
+        str | None, typer.Argument(help="The code from the mail; without it, mail a new one.")
+    ] = None,
+) -> None:
+    """Verify your email address (or, without a code, ask for a new verification mail)."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        if code is None:
+            client.auth_verify_request()
+            output.stdout.print("A verification mail is on its way.")
+            return
+        client.auth_verify(token=code)
+    output.stdout.print("Email address verified.")
+
+
+@password.command("change")
+def password_change(ctx: typer.Context) -> None:
+    """Change your password (your other sessions end)."""
+    cli = cli_of(ctx)
+    current = str(typer.prompt("Current password", hide_input=True))
+    new = str(typer.prompt("New password", hide_input=True, confirmation_prompt=True))
+    with cli.client() as client:
+        client.auth_change_password(current_password=current, new_password=new)
+    output.stdout.print("Password changed.")
+
+
+@password.command("forgot")
+def password_forgot(ctx: typer.Context, email: str) -> None:
+    """Mail a reset link to EMAIL, if it has an account."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        client.auth_password_forgot(email=email)
+    output.stdout.print(f"If {email} has an account, a reset mail is on its way.")
+
+
+@password.command("reset")
+def password_reset(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="The code from the reset mail.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Choose a new password with the code from the reset mail; every session ends."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        client.auth_password_reset(token=code, new_password=_password(password_stdin, confirm=True))
+    output.stdout.print("Password reset: log in with the new one.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -12,7 +14,8 @@ from rich.table import Table
 
 from suite_client.problem import ProblemError
 
-stdout = Console()
+# Piped output (grep, a file) is not cut to 80 columns: rows stay whole lines.
+stdout = Console(width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", 200)))
 stderr = Console(stderr=True)
 
 Column = tuple[str, Callable[[Any], object]]

@@ -4,17 +4,25 @@ from auth_service.service.accounts import AccountService, RoleService
 from auth_service.service.foreign_events import ForeignEventsService
 from auth_service.service.hashing import Passwords
 from auth_service.service.logins import ClientInfo, IssuedTokens, LoginService
+from auth_service.service.mailing import LinkRules, MailDelivery
+from auth_service.service.recovery import PasswordRecovery, mail_reset_link
 from auth_service.service.revoking import SessionRules
 from auth_service.service.sessions import SessionService
+from auth_service.service.verification import EmailVerification
 
 __all__ = [
     "AccountService",
     "ClientInfo",
+    "EmailVerification",
     "ForeignEventsService",
     "IssuedTokens",
+    "LinkRules",
     "LoginService",
+    "MailDelivery",
+    "PasswordRecovery",
     "Passwords",
     "RoleService",
     "SessionRules",
     "SessionService",
+    "mail_reset_link",
 ]

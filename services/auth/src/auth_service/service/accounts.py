@@ -11,7 +11,9 @@ from auth_service.errors import EmailTaken, InvalidCredentials, UsernameTaken
 from auth_service.models import Account
 from auth_service.repository import AuthRepository
 from auth_service.service.hashing import Passwords
+from auth_service.service.mailing import LinkRules, MailQueue
 from auth_service.service.revoking import SessionRevoker, SessionRules
+from auth_service.service.verification import queue_verification
 from shared.contracts import UserRegistered
 from shared.errors import NotFound
 from shared.tokens import Principal
@@ -20,14 +22,23 @@ from shared.tokens import Principal
 class AccountService:
     """Creates accounts (with `user.registered`) and changes what only their owner may."""
 
-    def __init__(self, *, session: AsyncSession, passwords: Passwords, rules: SessionRules) -> None:
+    def __init__(
+        self,
+        *,
+        session: AsyncSession,
+        passwords: Passwords,
+        rules: SessionRules,
+        links: LinkRules,
+    ) -> None:
         self._session = session
         self._passwords = passwords
         self._accounts = AuthRepository(session=session)
         self._revoker = SessionRevoker(repo=self._accounts, rules=rules)
+        self._mail = MailQueue(repo=self._accounts, rules=links)
 
     async def register(self, *, email: str, username: str, password: str) -> Account:
-        """Email (case-insensitive) and username are unique; weak passwords are refused."""
+        """Email (case-insensitive) and username are unique; weak passwords are refused; the
+        first verification link is mailed."""
         email = email.lower()
         self._passwords.check_policy(password, username=username, email=email)
         await self._refuse_taken(email=email, username=username)
@@ -44,6 +55,7 @@ class AccountService:
         await self._accounts.record(
             event=UserRegistered(user_id=account.id, email=email, username=username)
         )
+        await queue_verification(self._mail, account)
         await self._session.commit()
         return account
 

@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.devices import DeviceTokens
 from auth_service.errors import (
+    EmailNotVerified,
     InvalidCredentials,
     InvalidRefreshToken,
     LoginThrottled,
     RefreshTokenReused,
 )
-from auth_service.issuer import TokenIssuer, hash_refresh_token, new_refresh_token
+from auth_service.issuer import TokenIssuer, hash_opaque_token, new_opaque_token
 from auth_service.metrics import LOGIN_THROTTLED, LOGINS
 from auth_service.models import Account, Session
 from auth_service.repository import AuthRepository
@@ -59,6 +60,7 @@ class LoginService:
         issuer: TokenIssuer,
         rules: SessionRules,
         devices: DeviceTokens,
+        require_verified_email: bool = False,
     ) -> None:
         self._session = session
         self._passwords = passwords
@@ -66,6 +68,7 @@ class LoginService:
         self._issuer = issuer
         self._rules = rules
         self._devices = devices
+        self._require_verified_email = require_verified_email
         self._accounts = AuthRepository(session=session)
         self._revoker = SessionRevoker(repo=self._accounts, rules=rules)
 
@@ -104,6 +107,10 @@ class LoginService:
                 "Wrong username or password.",
                 headers=self._throttle.budget_headers(decision, failed=True),
             )
+        if self._require_verified_email and account.email_verified_at is None:
+            # Only after the password matched: a wrong one must not learn the address's state.
+            LOGINS.labels(outcome="email_not_verified").inc()
+            raise EmailNotVerified("Confirm your email address first (see the mail we sent).")
         LOGINS.labels(outcome="success").inc()
         await unless_busy(
             self._throttle.record_success(account=key, address=client.address, decision=decision)
@@ -131,7 +138,7 @@ class LoginService:
 
     async def refresh(self, *, refresh_token: str) -> IssuedTokens:
         """Rotate: the old token dies; a rotated token presented again revokes the session."""
-        token_hash = hash_refresh_token(refresh_token)
+        token_hash = hash_opaque_token(refresh_token)
         row = await self._accounts.refresh_token_for_update(token_hash=token_hash)
         if row is None:
             raise InvalidRefreshToken("The refresh token is not valid.")
@@ -157,13 +164,16 @@ class LoginService:
         return self._tokens(account, session.id, new_token)
 
     async def _new_refresh_token(self, session_id: uuid.UUID) -> str:
-        token, token_hash = new_refresh_token()
+        token, token_hash = new_opaque_token()
         await self._accounts.insert_refresh_token(token_hash=token_hash, session_id=session_id)
         return token
 
     def _tokens(self, account: Account, session_id: uuid.UUID, refresh_token: str) -> IssuedTokens:
         access = self._issuer.access_token(
-            user_id=account.id, session_id=session_id, roles=account.roles
+            user_id=account.id,
+            session_id=session_id,
+            roles=account.roles,
+            email_verified=account.email_verified_at is not None,
         )
         return IssuedTokens(
             access_token=access, refresh_token=refresh_token, expires_in=self._issuer.ttl_seconds

@@ -1,0 +1,76 @@
+"""Mail that must not be lost: queued in the transaction of the change that asks for it, sent by
+auth's own consumer of `mail.queued`, so an SMTP outage delays mail but loses none."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_service.issuer import new_opaque_token
+from auth_service.mail import Mail, SmtpMailer
+from auth_service.models import Account
+from auth_service.repository import AuthRepository
+from shared.contracts import MailQueued
+
+VERIFY = "verify"
+RESET = "reset"
+
+
+@dataclass(frozen=True)
+class LinkRules:
+    """Where links point and how long their tokens live."""
+
+    public_url: str
+    verify_ttl: timedelta = timedelta(hours=24)
+    reset_ttl: timedelta = timedelta(minutes=30)
+
+    def link(self, path: str, token: str) -> str:
+        return f"{self.public_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+
+class MailQueue:
+    """Queues mail and single-use tokens in the caller's transaction (the caller commits)."""
+
+    def __init__(self, *, repo: AuthRepository, rules: LinkRules) -> None:
+        self._repo = repo
+        self.rules = rules
+
+    async def queue(self, *, recipient: str, mail: Mail) -> None:
+        mail_id = await self._repo.insert_mail(
+            recipient=recipient, subject=mail.subject, text=mail.text, html=mail.html
+        )
+        await self._repo.record(event=MailQueued(mail_id=mail_id))
+
+    async def new_token(self, *, account: Account, purpose: str) -> str:
+        """A random token for `purpose`; only its hash is stored, with the address it goes to."""
+        ttl = self.rules.verify_ttl if purpose == VERIFY else self.rules.reset_ttl
+        token, token_hash = new_opaque_token()
+        await self._repo.insert_email_token(
+            token_hash=token_hash,
+            account_id=account.id,
+            purpose=purpose,
+            email=account.email,
+            expires_at=datetime.now(UTC) + ttl,
+        )
+        return token
+
+
+class MailDelivery:
+    """Sends a queued message; runs in the consumer's transaction (never commits itself)."""
+
+    def __init__(self, *, session: AsyncSession, mailer: SmtpMailer) -> None:
+        self._repo = AuthRepository(session=session)
+        self._mailer = mailer
+
+    async def deliver(self, *, mail_id: uuid.UUID) -> None:
+        """Send it and forget it; a failure raises, and the event machinery retries."""
+        queued = await self._repo.mail_for_update(mail_id=mail_id)
+        if queued is None:
+            return  # already sent: this is a redelivery
+        mail = Mail(subject=queued.subject, text=queued.text_body, html=queued.html_body)
+        await self._mailer.send(recipient=queued.recipient, mail=mail)
+        await self._repo.delete_mail(mail=queued)

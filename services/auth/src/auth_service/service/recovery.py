@@ -1,0 +1,95 @@
+"""Forgotten passwords: a reset link by mail, a new password with it, every session ended."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_service.errors import InvalidEmailToken, MailThrottled
+from auth_service.issuer import hash_opaque_token
+from auth_service.limits import HourlyBudget
+from auth_service.mail import password_changed_mail, reset_mail
+from auth_service.repository import AuthRepository
+from auth_service.service.hashing import Passwords, unless_busy
+from auth_service.service.mailing import RESET, LinkRules, MailQueue
+from auth_service.service.revoking import SessionRevoker, SessionRules
+from shared.contracts import PasswordResetRequested
+
+RESET_PATH = "/reset-password"
+
+
+class PasswordRecovery:
+    """Never tells whether an email has an account: the request path is the same for both."""
+
+    def __init__(
+        self,
+        *,
+        session: AsyncSession,
+        passwords: Passwords,
+        rules: SessionRules,
+        links: LinkRules,
+        budget: HourlyBudget,
+        reset_budget: HourlyBudget,
+    ) -> None:
+        self._session = session
+        self._passwords = passwords
+        self._repo = AuthRepository(session=session)
+        self._revoker = SessionRevoker(repo=self._repo, rules=rules)
+        self._queue = MailQueue(repo=self._repo, rules=links)
+        self._budget = budget
+        self._reset_budget = reset_budget
+
+    async def forgot(self, *, email: str, address: str) -> None:
+        """Within the budget of the address and of the email, hand the request to the consumer."""
+        email = email.strip().lower()
+        spent = await unless_busy(self._budget.spend(account=email, address=address))
+        if not spent.allowed:
+            raise MailThrottled(
+                "Too many reset requests; retry later.",
+                headers={"Retry-After": str(spent.retry_after)},
+            )
+        await self._repo.record(event=PasswordResetRequested(email=email))
+        await self._session.commit()
+
+    async def reset(self, *, token: str, new_password: str, address: str) -> None:
+        """A live reset token sets the password, ends every session and tells the owner."""
+        spent = await unless_busy(self._reset_budget.spend(address=address))
+        if not spent.allowed:
+            raise MailThrottled(
+                "Too many reset attempts; retry later.",
+                headers={"Retry-After": str(spent.retry_after)},
+            )
+        now = datetime.now(UTC)
+        row = await self._repo.email_token_for_update(
+            token_hash=hash_opaque_token(token), purpose=RESET
+        )
+        if row is None or row.used_at is not None or row.expires_at <= now:
+            raise InvalidEmailToken("The link is unknown, used or expired: ask for a new one.")
+        account = await self._repo.account_by_id(account_id=row.account_id)
+        if account is None or account.email != row.email:
+            raise InvalidEmailToken("The link is unknown, used or expired: ask for a new one.")
+        self._passwords.check_policy(
+            new_password, username=account.username, email=account.email, field="new_password"
+        )
+        await self._repo.set_password_hash(
+            account=account, password_hash=await self._passwords.hash(new_password)
+        )
+        await self._repo.use_email_tokens(account_id=account.id, purpose=RESET, at=now)
+        await self._revoker.revoke(account_id=account.id, reason="password_reset")
+        await self._queue.queue(
+            recipient=account.email, mail=password_changed_mail(username=account.username)
+        )
+        await self._session.commit()
+
+
+async def mail_reset_link(*, session: AsyncSession, links: LinkRules, email: str) -> None:
+    """In the consumer's transaction (never commits): mail a reset link if the account exists."""
+    repo = AuthRepository(session=session)
+    account = await repo.account_by_email(email=email)
+    if account is None:
+        return
+    queue = MailQueue(repo=repo, rules=links)
+    token = await queue.new_token(account=account, purpose=RESET)
+    mail = reset_mail(username=account.username, link=links.link(RESET_PATH, token), code=token)
+    await queue.queue(recipient=account.email, mail=mail)

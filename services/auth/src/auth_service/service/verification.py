@@ -1,0 +1,76 @@
+"""Email verification: a single-use link proves the account receives mail at its address."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth_service.errors import EmailAlreadyVerified, InvalidEmailToken, MailThrottled
+from auth_service.issuer import hash_opaque_token
+from auth_service.limits import HourlyBudget
+from auth_service.mail import verification_mail
+from auth_service.models import Account
+from auth_service.repository import AuthRepository
+from auth_service.service.hashing import unless_busy
+from auth_service.service.mailing import VERIFY, LinkRules, MailQueue
+from shared.contracts import UserEmailVerified
+from shared.errors import NotFound
+from shared.tokens import Principal
+
+VERIFY_PATH = "/verify-email"
+
+
+async def queue_verification(queue: MailQueue, account: Account) -> None:
+    """A fresh verification link to the account's address (in the caller's transaction)."""
+    token = await queue.new_token(account=account, purpose=VERIFY)
+    mail = verification_mail(
+        username=account.username, link=queue.rules.link(VERIFY_PATH, token), code=token
+    )
+    await queue.queue(recipient=account.email, mail=mail)
+
+
+class EmailVerification:
+    """Sends verification links (within the hourly budget) and accepts each once."""
+
+    def __init__(self, *, session: AsyncSession, links: LinkRules, budget: HourlyBudget) -> None:
+        self._session = session
+        self._repo = AuthRepository(session=session)
+        self._queue = MailQueue(repo=self._repo, rules=links)
+        self._budget = budget
+
+    async def request(self, *, principal: Principal) -> None:
+        """Mail a new link, unless the address is verified already or asked for too often."""
+        account = await self._repo.account_by_id(account_id=uuid.UUID(principal.user_id))
+        if account is None:
+            raise NotFound("The account no longer exists.")
+        if account.email_verified_at is not None:
+            raise EmailAlreadyVerified("The email address is verified already.")
+        spent = await unless_busy(self._budget.spend(account=str(account.id)))
+        if not spent.allowed:
+            raise MailThrottled(
+                "Too many verification mails asked for; retry later.",
+                headers={"Retry-After": str(spent.retry_after)},
+            )
+        await queue_verification(self._queue, account)
+        await self._session.commit()
+
+    async def verify(self, *, token: str) -> None:
+        """The token must be live and sent to the account's current address; it dies here."""
+        now = datetime.now(UTC)
+        row = await self._repo.email_token_for_update(
+            token_hash=hash_opaque_token(token), purpose=VERIFY
+        )
+        if row is None or row.used_at is not None or row.expires_at <= now:
+            raise InvalidEmailToken("The link is unknown, used or expired: ask for a new one.")
+        account = await self._repo.account_by_id(account_id=row.account_id)
+        if account is None or account.email != row.email:
+            raise InvalidEmailToken("The link is unknown, used or expired: ask for a new one.")
+        await self._repo.use_email_tokens(account_id=account.id, purpose=VERIFY, at=now)
+        if account.email_verified_at is None:
+            await self._repo.set_email_verified(account=account, at=now)
+            await self._repo.record(
+                event=UserEmailVerified(user_id=account.id, email=account.email)
+            )
+        await self._session.commit()
