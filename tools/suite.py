@@ -265,6 +265,7 @@ class Suite:
         say("migrations at head")
         self._start_mailsink(logs)
         signer_ports = [r.port for r in self.replicas if r.service.signs_tokens]
+        serving: list[Process] = []
         for replica in self.replicas:
             env = service_env(self.cfg, replica.service, public_key, private_key, signer_ports)
             prefix = replica.service.env_prefix
@@ -288,12 +289,13 @@ class Suite:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            self.processes.append(Process(replica.name, process, log))
+            serving.append(Process(replica.name, process, log))
+        self.processes.extend(serving)
         say(f"started {len(self.replicas)} replicas; their logs: {logs}/<replica>.log")
         wait_ready(
             {
                 process: f"http://127.0.0.1:{replica.port}/health/readiness"
-                for process, replica in zip(self.processes, self.replicas, strict=True)
+                for process, replica in zip(serving, self.replicas, strict=True)
             }
         )
         self._start_gateway()
