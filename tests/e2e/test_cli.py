@@ -120,6 +120,11 @@ def test_an_admin_lists_the_users(suite: Run, eventually) -> None:
     )
     first = suite("admin", "users", "--limit", "1")
     assert name in first.stdout and "more: --cursor " in first.stderr
+    user_id = as_json(suite("admin", "users", "--limit", "1", "--json"))[0]["id"]
+    suite("admin", "disable", user_id)
+    events = as_json(suite("admin", "events", "--user", user_id, "--json"))
+    assert events[0]["type"] == "account_disabled"
+    suite("admin", "enable", user_id)
 
 
 def test_an_unreachable_gateway_is_said_plainly(suite: Run) -> None:

@@ -173,3 +173,40 @@ def test_errors_carry_the_problem(ann: SuiteClient) -> None:
     with pytest.raises(ProblemError) as forbidden:
         ann.users_list()
     assert forbidden.value.status == 403 and forbidden.value.request_id
+
+
+def admin_client(base_url: str) -> SuiteClient:
+    root = Path(__file__).resolve().parents[2]
+    password = (root / ".state" / "local" / "admin-password").read_text().strip()
+    client = SuiteClient(base_url)
+    client.auth_login(username="admin", password=password)
+    return client
+
+
+def test_a_disabled_account_is_refused_everywhere_within_a_second(
+    base_url: str, client: httpx.Client, eventually
+) -> None:
+    name, credentials = register_and_login(base_url)
+    headers = {"Authorization": f"Bearer {credentials.access_token}"}
+    with SuiteClient(base_url, credentials=credentials) as user:
+        user_id = user.auth_me().id
+    with admin_client(base_url) as admin:
+        admin.auth_admin_disable(user_id)
+        for service in ("auth", "users", "todos", "files"):
+            eventually(
+                lambda s=service: (
+                    client.get(f"/api/v1/{s}/ping", headers=headers).status_code == 401
+                ),
+                within=1.0,
+                what=f"{service} refusing the disabled account's token",
+            )
+        with SuiteClient(base_url) as again, pytest.raises(ProblemError) as refused:
+            again.auth_login(username=name, password=PASSWORD)
+        assert (refused.value.status, refused.value.code) == (403, "account_disabled")
+        log = admin.auth_admin_events_list(user_id=user_id, type="account_disabled").items
+        assert [e.actor_id for e in log] == [admin.auth_me().id]
+        admin.auth_admin_enable(user_id)
+    with SuiteClient(base_url) as back:
+        back.auth_login(username=name, password=PASSWORD)
+        kinds = [e.type for e in back.auth_events_list().items]
+        assert kinds[:2] == ["login_succeeded", "login_failed"] and "session_revoked" in kinds

@@ -57,6 +57,13 @@ class UserEmailVerified(DomainEvent):
     email: str
 
 
+class UserDisabled(DomainEvent):
+    """auth -> anyone: an admin disabled the account; its sessions are revoked (session.revoked)."""
+
+    type = "user.disabled"
+    user_id: uuid.UUID
+
+
 class PasswordResetRequested(DomainEvent):
     """auth -> auth: someone asked for a reset link for `email` (an account may not exist).
 
@@ -128,6 +135,7 @@ ALL_CONTRACTS: tuple[type[DomainEvent], ...] = (
     UserDeleted,
     SessionRevoked,
     UserEmailVerified,
+    UserDisabled,
     PasswordResetRequested,
     MailQueued,
     TodoCreated,

@@ -184,6 +184,24 @@ class RefreshRequest(BaseModel):
     refresh_token: Annotated[str, Field(max_length=8192, min_length=1, title="Refresh Token")]
 
 
+class SecurityEventRead(BaseModel):
+    """
+    One entry of the security log.
+    """
+
+    actor_id: Annotated[UUID | None, Field(title="Actor Id")]
+    """
+    The admin who acted, if not the user.
+    """
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    id: Annotated[UUID, Field(title="Id")]
+    ip: Annotated[str | None, Field(title="Ip")]
+    reason: Annotated[str | None, Field(examples=["invalid_password"], title="Reason")]
+    type: Annotated[str, Field(examples=["login_failed"], title="Type")]
+    user_agent: Annotated[str | None, Field(title="User Agent")]
+    user_id: Annotated[UUID | None, Field(title="User Id")]
+
+
 class SessionRead(BaseModel):
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     current: Annotated[bool, Field(title="Current")]
@@ -279,6 +297,15 @@ class ProfilePage(BaseModel):
     """
 
     items: Annotated[list[ProfileRead], Field(title="Items")]
+    next_cursor: Annotated[str | None, Field(title="Next Cursor")]
+
+
+class SecurityEventPage(BaseModel):
+    """
+    One page of the security log, newest first; `next_cursor` is null on the last page.
+    """
+
+    items: Annotated[list[SecurityEventRead], Field(title="Items")]
     next_cursor: Annotated[str | None, Field(title="Next Cursor")]
 
 

@@ -23,6 +23,7 @@ from auth_service.service import (
 from auth_service.settings import Settings
 from auth_service.throttle import LoginThrottle, ThrottleRules
 from shared.messaging.revocations import Snapshot
+from shared.pagination import CursorCodec
 from shared.runtime import Runtime
 from shared.tokens import load_public_keys, public_jwk
 
@@ -48,6 +49,8 @@ class Components:
     reset_budget: HourlyBudget
     """Password resets tried per address, hourly."""
     require_verified_email: bool
+    cursors: CursorCodec
+    """Signs the security log's page cursors."""
 
 
 @contextlib.asynccontextmanager
@@ -115,6 +118,7 @@ async def build_components(settings: Settings, runtime: Runtime) -> AsyncIterato
             per_address=settings.mail_requests_per_address_hour,
         ),
         require_verified_email=settings.require_verified_email,
+        cursors=CursorCodec.from_secret(settings.cursor_secret),
     )
     try:
         await _ensure_first_admin(settings, runtime, components)
@@ -130,6 +134,7 @@ def session_rules(settings: Settings) -> SessionRules:
         revocation_horizon=timedelta(
             seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
         ),
+        security_log_retention=timedelta(days=settings.security_log_days),
     )
 
 

@@ -7,14 +7,19 @@ from fastapi import Depends, Request
 from auth_service.client_address import client_address
 from auth_service.components import Components
 from auth_service.models import IDEMPOTENCY
+from auth_service.repository import AuthRepository
 from auth_service.service import (
     AccountService,
+    AdminService,
     ClientInfo,
     EmailVerification,
     LoginService,
     PasswordRecovery,
+    SecurityEvents,
     SessionService,
 )
+from shared.tokens import Principal
+from shared.web.auth import require_role
 from shared.web.dependencies import SessionDep
 from shared.web.idempotency import IdempotentRequest, idempotency_for
 from shared.web.state import components_dependency
@@ -44,7 +49,12 @@ def get_login_service(session: SessionDep, components: ComponentsDep) -> LoginSe
 
 
 def get_verification(session: SessionDep, components: ComponentsDep) -> EmailVerification:
-    return EmailVerification(session=session, links=components.links, budget=components.mail_budget)
+    return EmailVerification(
+        session=session,
+        links=components.links,
+        budget=components.mail_budget,
+        log_retention=components.rules.security_log_retention,
+    )
 
 
 def get_recovery(session: SessionDep, components: ComponentsDep) -> PasswordRecovery:
@@ -56,6 +66,14 @@ def get_recovery(session: SessionDep, components: ComponentsDep) -> PasswordReco
         budget=components.mail_budget,
         reset_budget=components.reset_budget,
     )
+
+
+def get_admin_service(session: SessionDep, components: ComponentsDep) -> AdminService:
+    return AdminService(session=session, rules=components.rules)
+
+
+def get_security_events(session: SessionDep, components: ComponentsDep) -> SecurityEvents:
+    return SecurityEvents(repo=AuthRepository(session=session), cursors=components.cursors)
 
 
 def get_session_service(session: SessionDep, components: ComponentsDep) -> SessionService:
@@ -77,6 +95,9 @@ AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 LoginServiceDep = Annotated[LoginService, Depends(get_login_service)]
 SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
 VerificationDep = Annotated[EmailVerification, Depends(get_verification)]
+AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
+SecurityEventsDep = Annotated[SecurityEvents, Depends(get_security_events)]
+AdminPrincipal = Annotated[Principal, Depends(require_role("admin"))]
 RecoveryDep = Annotated[PasswordRecovery, Depends(get_recovery)]
 ClientDep = Annotated[ClientInfo, Depends(get_client)]
 Idempotent = Annotated[IdempotentRequest, Depends(idempotency_for(IDEMPOTENCY))]

@@ -33,6 +33,18 @@ class EmailNotVerified(Forbidden):
     code = "email_not_verified"
 
 
+class AccountDisabled(Forbidden):
+    code = "account_disabled"
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+
+
+class OwnAccount(Conflict):
+    code = "own_account"
+
+
 class EmailAlreadyVerified(Conflict):
     code = "email_already_verified"
 

@@ -33,6 +33,8 @@ class Account(Base):
         ARRAY(String(32)), server_default=text("'{}'::varchar[]")
     )
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """An admin disabled the account: it cannot log in, and its sessions were revoked."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -108,4 +110,29 @@ class OutgoingMail(Base):
     subject: Mapped[str] = mapped_column(String(200))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SecurityEvent(Base):
+    """The security log: who did what to an account, from where (kept `AUTH_SECURITY_LOG_DAYS`)."""
+
+    __tablename__ = "security_event"
+    __table_args__ = (
+        # The owner's log and the admin's, newest first by (created_at, id); and the retention sweep.
+        Index("ix_security_event_account_created_id", "account_id", "created_at", "id"),
+        Index("ix_security_event_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE")
+    )
+    """None for a failed login naming no account (the name typed is not kept: it may be a
+    password typed in the wrong field)."""
+    type: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    actor_id: Mapped[uuid.UUID | None]
+    """The admin who acted, when it was not the account itself."""
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

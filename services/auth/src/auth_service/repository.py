@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.models import (
@@ -15,9 +15,11 @@ from auth_service.models import (
     EmailToken,
     OutgoingMail,
     RefreshToken,
+    SecurityEvent,
     Session,
 )
 from shared.events import DomainEvent, record_event
+from shared.pagination import Position
 
 PRODUCER = "auth"
 
@@ -201,6 +203,59 @@ class AuthRepository:
 
     async def delete_mail(self, *, mail: OutgoingMail) -> None:
         await self._session.delete(mail)
+
+    async def insert_security_event(self, *, event: SecurityEvent) -> None:
+        self._session.add(event)
+
+    async def security_events(
+        self,
+        *,
+        account_id: uuid.UUID | None,
+        type_: str | None,
+        after: Position | None,
+        limit: int,
+    ) -> Sequence[SecurityEvent]:
+        """Newest first by (created_at, id), strictly after `after`; filtered when asked."""
+        query = (
+            select(SecurityEvent)
+            .order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
+            .limit(limit)
+        )
+        if account_id is not None:
+            query = query.where(SecurityEvent.account_id == account_id)
+        if type_ is not None:
+            query = query.where(SecurityEvent.type == type_)
+        if after is not None:
+            query = query.where(
+                tuple_(SecurityEvent.created_at, SecurityEvent.id)
+                < tuple_(after.created_at, after.id)
+            )
+        return (await self._session.scalars(query)).all()
+
+    async def delete_security_events_before(self, *, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` of the oldest entries older than `cutoff`; how many went."""
+        oldest = (
+            select(SecurityEvent.id)
+            .where(SecurityEvent.created_at < cutoff)
+            .order_by(SecurityEvent.created_at)
+            .limit(limit)
+        )
+        result = await self._session.execute(
+            delete(SecurityEvent).where(SecurityEvent.id.in_(oldest.scalar_subquery()))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def set_disabled(self, *, account: Account, at: datetime | None) -> None:
+        account.disabled_at = at
+
+    async def remove_role(self, *, account: Account, role: str) -> None:
+        account.roles = sorted(set(account.roles) - {role})
+
+    async def admin_count(self) -> int:
+        query = select(func.count(Account.id)).where(
+            Account.roles.contains(["admin"]), Account.disabled_at.is_(None)
+        )
+        return int((await self._session.execute(query)).scalar_one())
 
     async def record(self, *, event: DomainEvent) -> None:
         """Write `event` to the outbox in this transaction; it leaves only if the transaction commits."""

@@ -185,13 +185,17 @@ async def refresh(body: RefreshRequest, service: LoginServiceDep) -> TokenPair:
     operation_id="auth_logout",
     responses=problems(404),
 )
-async def logout(principal: CurrentPrincipal, service: SessionServiceDep) -> None:
-    await service.logout(principal=principal)
+async def logout(
+    principal: CurrentPrincipal, service: SessionServiceDep, client: ClientDep
+) -> None:
+    await service.logout(principal=principal, client=client)
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, operation_id="auth_logout_all")
-async def logout_all(principal: CurrentPrincipal, service: SessionServiceDep) -> None:
-    await service.logout_all(principal=principal)
+async def logout_all(
+    principal: CurrentPrincipal, service: SessionServiceDep, client: ClientDep
+) -> None:
+    await service.logout_all(principal=principal, client=client)
 
 
 @router.post(
@@ -211,12 +215,13 @@ async def logout_all(principal: CurrentPrincipal, service: SessionServiceDep) ->
     ),
 )
 async def change_password(
-    body: PasswordChange, principal: CurrentPrincipal, service: AccountServiceDep
+    body: PasswordChange, principal: CurrentPrincipal, service: AccountServiceDep, client: ClientDep
 ) -> None:
     await service.change_password(
         principal=principal,
         current_password=body.current_password,
         new_password=body.new_password,
+        client=client,
     )
 
 
@@ -230,18 +235,7 @@ async def list_sessions(
     principal: CurrentPrincipal, service: SessionServiceDep
 ) -> list[SessionRead]:
     sessions = await service.list_sessions(principal=principal)
-    return [
-        SessionRead(
-            id=row.id,
-            created_at=row.created_at,
-            last_used_at=row.last_used_at,
-            expires_at=row.expires_at,
-            user_agent=row.user_agent,
-            ip=row.ip,
-            current=str(row.id) == principal.session_id,
-        )
-        for row in sessions
-    ]
+    return [SessionRead.of(row, current=str(row.id) == principal.session_id) for row in sessions]
 
 
 @router.delete(
@@ -251,9 +245,12 @@ async def list_sessions(
     responses=problems(404),
 )
 async def delete_session(
-    session_id: uuid.UUID, principal: CurrentPrincipal, service: SessionServiceDep
+    session_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    service: SessionServiceDep,
+    client: ClientDep,
 ) -> None:
-    await service.revoke_session(principal=principal, session_id=session_id)
+    await service.revoke_session(principal=principal, session_id=session_id, client=client)
 
 
 @router.get(
@@ -297,9 +294,9 @@ async def request_verification(principal: CurrentPrincipal, service: Verificatio
     operation_id="auth_verify",
     responses=problems(400, 422, codes={400: ["invalid_email_token"]}),
 )
-async def verify_email(body: EmailTokenBody, service: VerificationDep) -> None:
+async def verify_email(body: EmailTokenBody, service: VerificationDep, client: ClientDep) -> None:
     """The token from the verification mail; the account's email is verified from now on."""
-    await service.verify(token=body.token)
+    await service.verify(token=body.token, client=client)
 
 
 @router.post(
@@ -311,7 +308,7 @@ async def verify_email(body: EmailTokenBody, service: VerificationDep) -> None:
 )
 async def forgot_password(body: PasswordForgot, service: RecoveryDep, client: ClientDep) -> None:
     """Always 202: a reset link (valid 30 min) is mailed if the address has an account."""
-    await service.forgot(email=body.email, address=client.address)
+    await service.forgot(email=body.email, client=client)
 
 
 @router.post(
@@ -332,7 +329,7 @@ async def forgot_password(body: PasswordForgot, service: RecoveryDep, client: Cl
 )
 async def reset_password(body: PasswordReset, service: RecoveryDep, client: ClientDep) -> None:
     """A new password with the reset token: every session of the account ends."""
-    await service.reset(token=body.token, new_password=body.new_password, address=client.address)
+    await service.reset(token=body.token, new_password=body.new_password, client=client)
 
 
 @public_router.get(

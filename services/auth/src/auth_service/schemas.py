@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -94,6 +94,40 @@ class SessionRead(BaseModel):
     user_agent: str | None
     ip: str | None
     current: bool
+
+    @classmethod
+    def of(cls, row: Any, *, current: bool) -> SessionRead:
+        return cls(
+            id=row.id,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            user_agent=row.user_agent,
+            ip=row.ip,
+            current=current,
+        )
+
+
+class SecurityEventRead(BaseModel):
+    """One entry of the security log."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    type: str = Field(examples=["login_failed"])
+    reason: str | None = Field(examples=["invalid_password"])
+    user_id: uuid.UUID | None = Field(validation_alias="account_id")
+    actor_id: uuid.UUID | None = Field(description="The admin who acted, if not the user.")
+    ip: str | None
+    user_agent: str | None
+    created_at: datetime
+
+
+class SecurityEventPage(BaseModel):
+    """One page of the security log, newest first; `next_cursor` is null on the last page."""
+
+    items: list[SecurityEventRead]
+    next_cursor: str | None
 
 
 class JsonWebKey(BaseModel):

@@ -69,6 +69,10 @@ class Settings(ServiceSettings):
         description="Reset requests, and reset attempts, one client address may make hourly.",
     )
 
+    security_log_days: int = Field(
+        default=90, ge=1, le=3650, description="How long security log entries are kept."
+    )
+
     admin_email: str | None = None
     admin_username: str | None = None
     admin_password: SecretStr | None = None

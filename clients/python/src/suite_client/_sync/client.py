@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from suite_client._sync.admin import SyncAdmin
 from suite_client._sync.auth import SyncAuth
 from suite_client._sync.files import SyncFiles
 from suite_client._sync.todos import SyncTodos
 from suite_client._sync.users import SyncUsers
 
 
-class SuiteClient(SyncAuth, SyncUsers, SyncTodos, SyncFiles):
+class SuiteClient(SyncAuth, SyncAdmin, SyncUsers, SyncTodos, SyncFiles):
     """The suite's API; every method named after its operationId in the OpenAPI document.
 
     Errors raise `ProblemError`; a 401 is answered by one token refresh (with rotation) and the

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from suite_client.cli import output
+from suite_client.cli.columns import EVENT_COLUMNS, SESSION_COLUMNS
 from suite_client.cli.context import JsonOption, cli_of
 from suite_client.models import Me, SessionRead
 
@@ -24,14 +25,6 @@ ME_COLUMNS: list[output.Column] = [
     ("username", lambda me: me.username),
     ("email", lambda me: me.email),
     ("roles", lambda me: me.roles),
-]
-SESSION_COLUMNS: list[output.Column] = [
-    ("id", lambda s: s.id),
-    ("current", lambda s: s.current),
-    ("created", lambda s: f"{s.created_at:%Y-%m-%d %H:%M}"),
-    ("last used", lambda s: f"{s.last_used_at:%Y-%m-%d %H:%M}"),
-    ("ip", lambda s: s.ip),
-    ("client", lambda s: s.user_agent),
 ]
 
 
@@ -155,3 +148,11 @@ def password_reset(
     with cli.client() as client:
         client.auth_password_reset(token=code, new_password=_password(password_stdin, confirm=True))
     output.stdout.print("Password reset: log in with the new one.")
+
+
+def events(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Your security log: logins, password changes, ended sessions."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        page = client.auth_events_list(limit=50)
+    output.show(page.items, EVENT_COLUMNS[:3] + EVENT_COLUMNS[4:], as_json=cli.json(as_json))

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth_service.errors import EmailTaken, InvalidCredentials, UsernameTaken
 from auth_service.models import Account
 from auth_service.repository import AuthRepository
+from auth_service.service.audit import ClientInfo
 from auth_service.service.hashing import Passwords
 from auth_service.service.mailing import LinkRules, MailQueue
 from auth_service.service.revoking import SessionRevoker, SessionRules
@@ -64,7 +65,12 @@ class AccountService:
         return await self._account(principal)
 
     async def change_password(
-        self, *, principal: Principal, current_password: str, new_password: str
+        self,
+        *,
+        principal: Principal,
+        current_password: str,
+        new_password: str,
+        client: ClientInfo | None = None,
     ) -> None:
         """The current password must match; every other session of the account is revoked."""
         account = await self._account(principal)
@@ -77,7 +83,10 @@ class AccountService:
             account=account, password_hash=await self._passwords.hash(new_password)
         )
         keep = uuid.UUID(principal.session_id) if principal.session_id else None
-        await self._revoker.revoke(account_id=account.id, reason="password_changed", keep=keep)
+        await self._revoker.revoke(
+            account_id=account.id, reason="password_changed", keep=keep, client=client
+        )
+        await self._revoker.log.record("password_changed", account_id=account.id, client=client)
         await self._session.commit()
 
     async def ensure_admin(self, *, email: str, username: str, password: str) -> bool:

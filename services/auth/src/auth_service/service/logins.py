@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth_service.devices import DeviceTokens
 from auth_service.errors import (
+    AccountDisabled,
     EmailNotVerified,
     InvalidCredentials,
     InvalidRefreshToken,
@@ -22,17 +23,10 @@ from auth_service.issuer import TokenIssuer, hash_opaque_token, new_opaque_token
 from auth_service.metrics import LOGIN_THROTTLED, LOGINS
 from auth_service.models import Account, Session
 from auth_service.repository import AuthRepository
+from auth_service.service.audit import ClientInfo, EventType
 from auth_service.service.hashing import Passwords, unless_busy
 from auth_service.service.revoking import SessionRevoker, SessionRules
 from auth_service.throttle import LoginThrottle
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """Who is calling, as far as the request tells: its address and user agent."""
-
-    address: str
-    user_agent: str | None
 
 
 @dataclass(frozen=True)
@@ -87,6 +81,9 @@ class LoginService:
         if not decision.allowed:
             LOGINS.labels(outcome="throttled").inc()
             LOGIN_THROTTLED.labels(reason=decision.reason or "unknown").inc()
+            await self._log_failure(
+                "login_throttled", account, client, reason=decision.reason or "unknown"
+            )
             raise LoginThrottled(
                 "Too many login attempts; retry later.",
                 headers={
@@ -103,13 +100,20 @@ class LoginService:
                 )
             )
             LOGINS.labels(outcome="invalid_credentials").inc()
+            reason = "invalid_password" if account else "unknown_account"
+            await self._log_failure("login_failed", account, client, reason=reason)
             raise InvalidCredentials(
                 "Wrong username or password.",
                 headers=self._throttle.budget_headers(decision, failed=True),
             )
+        # Only after the password matched: a wrong one must not learn the account's state.
+        if account.disabled_at is not None:
+            LOGINS.labels(outcome="account_disabled").inc()
+            await self._log_failure("login_failed", account, client, reason="account_disabled")
+            raise AccountDisabled("This account is disabled; ask an administrator.")
         if self._require_verified_email and account.email_verified_at is None:
-            # Only after the password matched: a wrong one must not learn the address's state.
             LOGINS.labels(outcome="email_not_verified").inc()
+            await self._log_failure("login_failed", account, client, reason="email_not_verified")
             raise EmailNotVerified("Confirm your email address first (see the mail we sent).")
         LOGINS.labels(outcome="success").inc()
         await unless_busy(
@@ -130,6 +134,7 @@ class LoginService:
         )
         await self._accounts.insert_session(session=session)
         refresh_token = await self._new_refresh_token(session.id)
+        await self._revoker.log.record("login_succeeded", account_id=account.id, client=client)
         await self._session.commit()
         tokens = self._tokens(account, session.id, refresh_token)
         device_token = self._devices.issue(account_id=account.id, device_id=known)
@@ -156,12 +161,21 @@ class LoginService:
             await self._session.commit()
             raise RefreshTokenReused("The refresh token was used twice; the session is revoked.")
         account = await self._accounts.account_by_id(account_id=session.account_id)
-        if account is None:
+        if account is None or account.disabled_at is not None:
             raise InvalidRefreshToken("The refresh token is not valid.")
         await self._accounts.mark_used(token=row, session=session, now=now)
         new_token = await self._new_refresh_token(session.id)
         await self._session.commit()
         return self._tokens(account, session.id, new_token)
+
+    async def _log_failure(
+        self, type_: EventType, account: Account | None, client: ClientInfo, *, reason: str
+    ) -> None:
+        # Committed before the refusal is raised: the request's transaction is then rolled back.
+        await self._revoker.log.record(
+            type_, account_id=account.id if account else None, client=client, reason=reason
+        )
+        await self._session.commit()
 
     async def _new_refresh_token(self, session_id: uuid.UUID) -> str:
         token, token_hash = new_opaque_token()

@@ -11,6 +11,7 @@ from auth_service.issuer import hash_opaque_token
 from auth_service.limits import HourlyBudget
 from auth_service.mail import password_changed_mail, reset_mail
 from auth_service.repository import AuthRepository
+from auth_service.service.audit import ClientInfo
 from auth_service.service.hashing import Passwords, unless_busy
 from auth_service.service.mailing import RESET, LinkRules, MailQueue
 from auth_service.service.revoking import SessionRevoker, SessionRules
@@ -40,10 +41,10 @@ class PasswordRecovery:
         self._budget = budget
         self._reset_budget = reset_budget
 
-    async def forgot(self, *, email: str, address: str) -> None:
+    async def forgot(self, *, email: str, client: ClientInfo) -> None:
         """Within the budget of the address and of the email, hand the request to the consumer."""
         email = email.strip().lower()
-        spent = await unless_busy(self._budget.spend(account=email, address=address))
+        spent = await unless_busy(self._budget.spend(account=email, address=client.address))
         if not spent.allowed:
             raise MailThrottled(
                 "Too many reset requests; retry later.",
@@ -52,9 +53,9 @@ class PasswordRecovery:
         await self._repo.record(event=PasswordResetRequested(email=email))
         await self._session.commit()
 
-    async def reset(self, *, token: str, new_password: str, address: str) -> None:
+    async def reset(self, *, token: str, new_password: str, client: ClientInfo) -> None:
         """A live reset token sets the password, ends every session and tells the owner."""
-        spent = await unless_busy(self._reset_budget.spend(address=address))
+        spent = await unless_busy(self._reset_budget.spend(address=client.address))
         if not spent.allowed:
             raise MailThrottled(
                 "Too many reset attempts; retry later.",
@@ -76,7 +77,8 @@ class PasswordRecovery:
             account=account, password_hash=await self._passwords.hash(new_password)
         )
         await self._repo.use_email_tokens(account_id=account.id, purpose=RESET, at=now)
-        await self._revoker.revoke(account_id=account.id, reason="password_reset")
+        await self._revoker.revoke(account_id=account.id, reason="password_reset", client=client)
+        await self._revoker.log.record("password_reset", account_id=account.id, client=client)
         await self._queue.queue(
             recipient=account.email, mail=password_changed_mail(username=account.username)
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from auth_service.repository import AuthRepository
+from auth_service.service.audit import ClientInfo, SecurityLog
 from shared.contracts import SessionRevoked
 
 
@@ -19,6 +20,7 @@ class SessionRules:
     """A rotated refresh token seen again this soon is a concurrent retry, not theft."""
     revocation_horizon: timedelta
     """Access-token lifetime plus leeway: after this, a revoked session has no live token."""
+    security_log_retention: timedelta = timedelta(days=90)
 
 
 class SessionRevoker:
@@ -27,6 +29,7 @@ class SessionRevoker:
     def __init__(self, *, repo: AuthRepository, rules: SessionRules) -> None:
         self._repo = repo
         self._rules = rules
+        self.log = SecurityLog(repo=repo, retention=rules.security_log_retention)
 
     async def revoke(
         self,
@@ -35,8 +38,10 @@ class SessionRevoker:
         reason: str,
         only: uuid.UUID | None = None,
         keep: uuid.UUID | None = None,
+        client: ClientInfo | None = None,
+        actor_id: uuid.UUID | None = None,
     ) -> None:
-        """Revoke the account's live sessions (only `only`, or all but `keep`)."""
+        """Revoke the account's live sessions (only `only`, or all but `keep`), each logged."""
         revoked = await self._repo.revoke_sessions(
             account_id=account_id, reason=reason, only=only, keep=keep
         )
@@ -44,6 +49,13 @@ class SessionRevoker:
         for session_id in revoked:
             await self._repo.record(
                 event=SessionRevoked(session_id=session_id, user_id=account_id, expires_at=until)
+            )
+            await self.log.record(
+                "session_revoked",
+                account_id=account_id,
+                reason=reason,
+                client=client,
+                actor_id=actor_id,
             )
 
     async def snapshot(self) -> dict[str, float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,7 @@ from auth_service.limits import HourlyBudget
 from auth_service.mail import verification_mail
 from auth_service.models import Account
 from auth_service.repository import AuthRepository
+from auth_service.service.audit import ClientInfo, SecurityLog
 from auth_service.service.hashing import unless_busy
 from auth_service.service.mailing import VERIFY, LinkRules, MailQueue
 from shared.contracts import UserEmailVerified
@@ -34,9 +35,17 @@ async def queue_verification(queue: MailQueue, account: Account) -> None:
 class EmailVerification:
     """Sends verification links (within the hourly budget) and accepts each once."""
 
-    def __init__(self, *, session: AsyncSession, links: LinkRules, budget: HourlyBudget) -> None:
+    def __init__(
+        self,
+        *,
+        session: AsyncSession,
+        links: LinkRules,
+        budget: HourlyBudget,
+        log_retention: timedelta,
+    ) -> None:
         self._session = session
         self._repo = AuthRepository(session=session)
+        self._log = SecurityLog(repo=self._repo, retention=log_retention)
         self._queue = MailQueue(repo=self._repo, rules=links)
         self._budget = budget
 
@@ -56,7 +65,7 @@ class EmailVerification:
         await queue_verification(self._queue, account)
         await self._session.commit()
 
-    async def verify(self, *, token: str) -> None:
+    async def verify(self, *, token: str, client: ClientInfo | None = None) -> None:
         """The token must be live and sent to the account's current address; it dies here."""
         now = datetime.now(UTC)
         row = await self._repo.email_token_for_update(
@@ -73,4 +82,5 @@ class EmailVerification:
             await self._repo.record(
                 event=UserEmailVerified(user_id=account.id, email=account.email)
             )
+            await self._log.record("email_verified", account_id=account.id, client=client)
         await self._session.commit()
