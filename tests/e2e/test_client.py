@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import jwt
+import pyotp
 import pytest
 
 from suite_client import AsyncSuiteClient, Credentials, ProblemError, SuiteClient
@@ -213,3 +215,20 @@ def test_a_disabled_account_is_refused_everywhere_within_a_second(
         assert {"login_failed", "account_disabled", "account_enabled", "session_revoked"} <= set(
             kinds
         )
+
+
+def test_two_factor_sign_in_through_the_gateway(base_url: str) -> None:
+    name, credentials = register_and_login(base_url)
+    with SuiteClient(base_url, credentials=credentials) as client:
+        setup = client.auth_mfa_totp_setup()
+        totp = pyotp.TOTP(setup.secret)
+        recovery = client.auth_mfa_totp_enable(code=totp.now()).recovery_codes
+    with SuiteClient(base_url) as client:
+        with pytest.raises(ProblemError) as needed:
+            client.auth_login(username=name, password=PASSWORD)
+        assert needed.value.code == "mfa_required" and client.credentials.access_token is None
+        tokens = client.auth_login_mfa(mfa_token=needed.value.extras["mfa_token"], code=recovery[0])
+        claims = jwt.decode(tokens.access_token, options={"verify_signature": False})
+        assert claims["amr"] == ["pwd", "otp"]
+        assert client.auth_me().username == name
+        assert "mfa_enabled" in [e.type for e in client.auth_events_list().items]

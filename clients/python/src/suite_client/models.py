@@ -81,6 +81,30 @@ class Me(BaseModel):
     username: Annotated[str, Field(title="Username")]
 
 
+class MfaCode(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    code: Annotated[str, Field(max_length=32, min_length=6, title="Code")]
+    """
+    6 digits, or a recovery code.
+    """
+
+
+class MfaLogin(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    code: Annotated[str, Field(max_length=32, min_length=6, title="Code")]
+    """
+    6 digits, or a recovery code.
+    """
+    mfa_token: Annotated[str, Field(max_length=256, min_length=1, title="Mfa Token")]
+    """
+    From the 401 mfa_required.
+    """
+
+
 class PasswordChange(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -175,6 +199,13 @@ class PublicProfileRead(BaseModel):
     display_name: Annotated[str | None, Field(title="Display Name")]
     id: Annotated[UUID, Field(title="Id")]
     username: Annotated[str, Field(title="Username")]
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: Annotated[list[str], Field(title="Recovery Codes")]
+    """
+    Single-use codes for when the authenticator is lost; shown only now.
+    """
 
 
 class RefreshRequest(BaseModel):
@@ -280,6 +311,32 @@ class TokenPair(BaseModel):
     expires_in: Annotated[int, Field(title="Expires In")]
     refresh_token: Annotated[str, Field(title="Refresh Token")]
     token_type: Annotated[Literal["bearer"], Field(title="Token Type")] = "bearer"
+
+
+class TotpDisable(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    code: Annotated[str, Field(max_length=32, min_length=6, title="Code")]
+    """
+    6 digits, or a recovery code.
+    """
+    password: Annotated[str, Field(max_length=1024, min_length=1, title="Password")]
+
+
+class TotpSetup(BaseModel):
+    """
+    A new TOTP secret: scan the URI (a QR code of it) or type the secret into the app.
+    """
+
+    otpauth_uri: Annotated[
+        str,
+        Field(
+            examples=["otpauth://totp/suite:ann%40example.com?secret=...&issuer=suite"],
+            title="Otpauth Uri",
+        ),
+    ]
+    secret: Annotated[str, Field(examples=["JBSWY3DPEHPK3PXP"], title="Secret")]
 
 
 class FilePage(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from pydantic import ValidationError
 
@@ -13,9 +15,11 @@ PROBLEM_JSON = "application/problem+json"
 class ProblemError(Exception):
     """The suite answered with an error; `problem` is its RFC 9457 document."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, extras: dict[str, Any] | None = None) -> None:
         super().__init__(f"{problem.status} {problem.title}: {problem.detail} ({problem.code})")
         self.problem = problem
+        self.extras = extras or {}
+        """Members beyond the standard ones (`mfa_token` of an `mfa_required`, for one)."""
 
     @property
     def status(self) -> int:
@@ -34,9 +38,13 @@ class ProblemError(Exception):
         """Parse the problem document; an answer without one (a proxy's page) still becomes one."""
         if response.headers.get("content-type", "").startswith(PROBLEM_JSON):
             try:
-                return cls(Problem.model_validate_json(response.content))
+                problem = Problem.model_validate_json(response.content)
             except ValidationError:
                 pass
+            else:
+                members = response.json()
+                extras = {k: v for k, v in members.items() if k not in Problem.model_fields}
+                return cls(problem, extras)
         return cls(
             Problem(
                 type="about:blank",

@@ -11,6 +11,7 @@ from auth_service.devices import DeviceTokens
 from auth_service.issuer import TokenIssuer, load_private_key
 from auth_service.limits import HourlyBudget
 from auth_service.mail import SmtpConfig, SmtpMailer
+from auth_service.mfa_challenges import MfaChallenges
 from auth_service.passwords import AsyncPasswordHasher, HashParams
 from auth_service.schemas import JsonWebKeySet
 from auth_service.service import (
@@ -51,6 +52,8 @@ class Components:
     require_verified_email: bool
     cursors: CursorCodec
     """Signs the security log's page cursors."""
+    challenges: MfaChallenges
+    """Logins waiting for their second factor."""
 
 
 @contextlib.asynccontextmanager
@@ -119,6 +122,7 @@ async def build_components(settings: Settings, runtime: Runtime) -> AsyncIterato
         ),
         require_verified_email=settings.require_verified_email,
         cursors=CursorCodec.from_secret(settings.cursor_secret),
+        challenges=MfaChallenges(runtime.redis),
     )
     try:
         await _ensure_first_admin(settings, runtime, components)

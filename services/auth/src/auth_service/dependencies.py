@@ -17,6 +17,7 @@ from auth_service.service import (
     PasswordRecovery,
     SecurityEvents,
     SessionService,
+    TotpService,
 )
 from shared.tokens import Principal
 from shared.web.auth import require_role
@@ -44,6 +45,7 @@ def get_login_service(session: SessionDep, components: ComponentsDep) -> LoginSe
         issuer=components.issuer,
         rules=components.rules,
         devices=components.devices,
+        challenges=components.challenges,
         require_verified_email=components.require_verified_email,
     )
 
@@ -66,6 +68,10 @@ def get_recovery(session: SessionDep, components: ComponentsDep) -> PasswordReco
         budget=components.mail_budget,
         reset_budget=components.reset_budget,
     )
+
+
+def get_totp_service(session: SessionDep, components: ComponentsDep) -> TotpService:
+    return TotpService(session=session, passwords=components.passwords, rules=components.rules)
 
 
 def get_admin_service(session: SessionDep, components: ComponentsDep) -> AdminService:
@@ -95,6 +101,7 @@ AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 LoginServiceDep = Annotated[LoginService, Depends(get_login_service)]
 SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
 VerificationDep = Annotated[EmailVerification, Depends(get_verification)]
+TotpServiceDep = Annotated[TotpService, Depends(get_totp_service)]
 AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
 SecurityEventsDep = Annotated[SecurityEvents, Depends(get_security_events)]
 AdminPrincipal = Annotated[Principal, Depends(require_role("admin"))]

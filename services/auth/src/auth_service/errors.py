@@ -45,6 +45,32 @@ class OwnAccount(Conflict):
     code = "own_account"
 
 
+class MfaRequired(Unauthorized):
+    """The password matched; the body's `mfa_token` and a code complete the login."""
+
+    code = "mfa_required"
+
+
+class InvalidMfaCode(ProblemError):
+    code = "invalid_mfa_code"
+
+
+class InvalidMfaToken(Unauthorized):
+    code = "invalid_mfa_token"
+
+
+class MfaAlreadyEnabled(Conflict):
+    code = "mfa_already_enabled"
+
+
+class MfaNotSetUp(Conflict):
+    code = "mfa_not_set_up"
+
+
+class MfaNotEnabled(Conflict):
+    code = "mfa_not_enabled"
+
+
 class EmailAlreadyVerified(Conflict):
     code = "email_already_verified"
 

@@ -55,6 +55,7 @@ class TokenIssuer:
         session_id: uuid.UUID,
         roles: list[str],
         email_verified: bool = False,
+        amr: list[str] | None = None,
     ) -> str:
         """A signed access token for this session, valid `ttl_seconds`."""
         now = int(time.time())
@@ -69,6 +70,7 @@ class TokenIssuer:
             "sid": str(session_id),
             "roles": sorted(roles),
             "email_verified": email_verified,
+            "amr": amr or ["pwd"],
         }
         headers = {"kid": self.kid, "typ": ACCESS_TOKEN_TYPE}
         return jwt.encode(claims, self._key, algorithm="RS256", headers=headers)

@@ -3,7 +3,17 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, LargeBinary, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -35,6 +45,11 @@ class Account(Base):
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     """An admin disabled the account: it cannot log in, and its sessions were revoked."""
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    """Base32 TOTP secret (RFC 6238); set at setup, in force once `totp_enabled_at` is set."""
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    """The time step of the last code accepted: a code is good once."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -59,6 +74,10 @@ class Session(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
     user_agent: Mapped[str | None] = mapped_column(String(256))
     ip: Mapped[str | None] = mapped_column(String(64))
+    amr: Mapped[list[str]] = mapped_column(
+        ARRAY(String(8)), server_default=text("'{pwd}'::varchar[]")
+    )
+    """How the login proved who it was (RFC 8176): `pwd`, plus `otp` after a second factor."""
 
     # The revocation snapshot reads only recent revocations.
     __table_args__ = (
@@ -136,3 +155,15 @@ class SecurityEvent(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RecoveryCode(Base):
+    """A single-use second factor handed out when TOTP is enabled; only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_code"
+
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -14,6 +14,7 @@ from auth_service.models import (
     Account,
     EmailToken,
     OutgoingMail,
+    RecoveryCode,
     RefreshToken,
     SecurityEvent,
     Session,
@@ -36,8 +37,11 @@ class AuthRepository:
         query = select(Account).where(or_(Account.username == login, Account.email == login))
         return (await self._session.execute(query)).scalars().first()
 
-    async def account_by_id(self, *, account_id: uuid.UUID) -> Account | None:
-        return await self._session.get(Account, account_id)
+    async def account_by_id(
+        self, *, account_id: uuid.UUID, for_update: bool = False
+    ) -> Account | None:
+        """The account; locked with `for_update`, so two codes racing cannot both be accepted."""
+        return await self._session.get(Account, account_id, with_for_update=for_update)
 
     async def taken(self, *, email: str, username: str) -> tuple[bool, bool]:
         """Whether the email and the username are already in use."""
@@ -203,6 +207,30 @@ class AuthRepository:
 
     async def delete_mail(self, *, mail: OutgoingMail) -> None:
         await self._session.delete(mail)
+
+    async def replace_recovery_codes(
+        self, *, account_id: uuid.UUID, code_hashes: Sequence[bytes]
+    ) -> None:
+        await self._session.execute(
+            delete(RecoveryCode).where(RecoveryCode.account_id == account_id)
+        )
+        self._session.add_all(
+            RecoveryCode(code_hash=code_hash, account_id=account_id) for code_hash in code_hashes
+        )
+
+    async def use_recovery_code(self, *, account_id: uuid.UUID, code_hash: bytes) -> bool:
+        """Spend the account's unused code with this hash; False if there is none."""
+        used = await self._session.execute(
+            update(RecoveryCode)
+            .where(
+                RecoveryCode.account_id == account_id,
+                RecoveryCode.code_hash == code_hash,
+                RecoveryCode.used_at.is_(None),
+            )
+            .values(used_at=func.now())
+            .returning(RecoveryCode.code_hash)
+        )
+        return used.first() is not None
 
     async def insert_security_event(self, *, event: SecurityEvent) -> None:
         self._session.add(event)

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from auth_service.components import Components
 from auth_service.dependencies import (
     AccountServiceDep,
     ClientDep,
@@ -26,6 +27,7 @@ from auth_service.schemas import (
     LoginRequest,
     LoginTokens,
     Me,
+    MfaLogin,
     PasswordChange,
     PasswordForgot,
     PasswordReset,
@@ -127,8 +129,8 @@ async def register(
             429,
             503,
             codes={
-                401: ["invalid_credentials"],
-                403: ["email_not_verified"],
+                401: ["invalid_credentials", "mfa_required"],
+                403: ["email_not_verified", "account_disabled"],
                 429: ["too_many_attempts", "rate_limited"],
                 503: ["busy"],
             },
@@ -152,9 +154,55 @@ async def login(
         client=client,
         device_token=credentials.device_token or device_header or device_cookie,
     )
+    return _logged_in(tokens, response, components)
+
+
+@router.post(
+    "/login/mfa",
+    response_model=LoginTokens,
+    dependencies=PRIVATE,
+    operation_id="auth_login_mfa",
+    responses={
+        **with_headers(200, Set_Cookie="device_token: this client, known to the account."),
+        **problems(
+            400,
+            401,
+            422,
+            429,
+            503,
+            codes={
+                400: ["invalid_mfa_code"],
+                401: ["invalid_mfa_token"],
+                429: ["too_many_attempts"],
+                503: ["busy"],
+            },
+        ),
+    },
+)
+async def login_mfa(
+    body: MfaLogin,
+    response: Response,
+    service: LoginServiceDep,
+    client: ClientDep,
+    components: ComponentsDep,
+    device_header: Annotated[str | None, Header(alias="X-Device-Token")] = None,
+    device_cookie: Annotated[str | None, Cookie(alias=DEVICE_COOKIE)] = None,
+) -> LoginTokens:
+    """The second step of a login answered 401 `mfa_required`: its `mfa_token` and a code from
+    the authenticator (or a recovery code). Each code is accepted once."""
+    tokens = await service.complete_mfa(
+        mfa_token=body.mfa_token,
+        code=body.code,
+        client=client,
+        device_token=device_header or device_cookie,
+    )
+    return _logged_in(tokens, response, components)
+
+
+def _logged_in(tokens: IssuedTokens, response: Response, components: Components) -> LoginTokens:
     assert tokens.device_token is not None
     response.headers.update(tokens.rate_limit)
-    # Browsers keep it as a cookie only this endpoint sees; API clients get it in the body.
+    # Browsers keep it as a cookie only the login endpoints see; API clients get it in the body.
     response.set_cookie(
         DEVICE_COOKIE,
         tokens.device_token,

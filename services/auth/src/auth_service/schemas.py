@@ -150,3 +150,32 @@ class RevokedSession(BaseModel):
 
 class RevokedSessions(BaseModel):
     revoked: list[RevokedSession]
+
+
+class TotpSetup(BaseModel):
+    """A new TOTP secret: scan the URI (a QR code of it) or type the secret into the app."""
+
+    secret: str = Field(examples=["JBSWY3DPEHPK3PXP"])
+    otpauth_uri: str = Field(
+        examples=["otpauth://totp/suite:ann%40example.com?secret=...&issuer=suite"]
+    )
+
+
+class MfaCode(Strict):
+    code: str = Field(min_length=6, max_length=32, description="6 digits, or a recovery code.")
+
+
+class TotpDisable(Strict):
+    password: str = Field(min_length=1, max_length=1024)
+    code: str = Field(min_length=6, max_length=32, description="6 digits, or a recovery code.")
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str] = Field(
+        description="Single-use codes for when the authenticator is lost; shown only now."
+    )
+
+
+class MfaLogin(Strict):
+    mfa_token: str = Field(min_length=1, max_length=256, description="From the 401 mfa_required.")
+    code: str = Field(min_length=6, max_length=32, description="6 digits, or a recovery code.")

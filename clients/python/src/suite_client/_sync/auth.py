@@ -11,7 +11,16 @@ from pydantic import TypeAdapter
 from suite_client._sync.base import SyncBase
 from suite_client.body import json_body, new_idempotency_key, segment
 from suite_client.credentials import Credentials
-from suite_client.models import AccountRead, JsonWebKeySet, LoginTokens, Me, SessionRead, TokenPair
+from suite_client.models import (
+    AccountRead,
+    JsonWebKeySet,
+    LoginTokens,
+    Me,
+    RecoveryCodes,
+    SessionRead,
+    TokenPair,
+    TotpSetup,
+)
 from suite_client.operation import operation
 
 _SESSIONS = TypeAdapter(list[SessionRead])
@@ -45,11 +54,46 @@ class SyncAuth(SyncBase):
             authenticated=False,
             retryable=False,
         )
-        tokens = LoginTokens.model_validate_json(response.content)
+        return self._logged_in(response.content)
+
+    @operation("POST", "/api/v1/auth/login/mfa")
+    def auth_login_mfa(self, *, mfa_token: str, code: str) -> LoginTokens:
+        """Complete a login that raised `mfa_required` (its `mfa_token` is in the problem's
+        `extras`) with an authenticator or recovery code."""
+        device = self.credentials.device_token
+        response = self._send(
+            "POST",
+            "/api/v1/auth/login/mfa",
+            json=json_body(mfa_token=mfa_token, code=code),
+            headers={"X-Device-Token": device} if device else None,
+            authenticated=False,
+            retryable=False,
+        )
+        return self._logged_in(response.content)
+
+    def _logged_in(self, body: bytes) -> LoginTokens:
+        tokens = LoginTokens.model_validate_json(body)
         self._set_credentials(
             Credentials(tokens.access_token, tokens.refresh_token, tokens.device_token)
         )
         return tokens
+
+    @operation("POST", "/api/v1/auth/mfa/totp/setup")
+    def auth_mfa_totp_setup(self) -> TotpSetup:
+        """A new TOTP secret and its otpauth:// URI (not in force until enabled)."""
+        response = self._send("POST", "/api/v1/auth/mfa/totp/setup")
+        return TotpSetup.model_validate_json(response.content)
+
+    @operation("POST", "/api/v1/auth/mfa/totp/enable")
+    def auth_mfa_totp_enable(self, *, code: str) -> RecoveryCodes:
+        """Turn TOTP on with a current code; returns the recovery codes (shown only now)."""
+        response = self._send("POST", "/api/v1/auth/mfa/totp/enable", json=json_body(code=code))
+        return RecoveryCodes.model_validate_json(response.content)
+
+    @operation("DELETE", "/api/v1/auth/mfa/totp")
+    def auth_mfa_totp_disable(self, *, password: str, code: str) -> None:
+        """Turn TOTP off with the password and a current (or recovery) code."""
+        self._send("DELETE", "/api/v1/auth/mfa/totp", json=json_body(password=password, code=code))
 
     @operation("POST", "/api/v1/auth/refresh")
     def auth_refresh(self) -> TokenPair:

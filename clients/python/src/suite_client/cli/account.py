@@ -12,9 +12,11 @@ from suite_client.cli import output
 from suite_client.cli.columns import EVENT_COLUMNS, SESSION_COLUMNS
 from suite_client.cli.context import JsonOption, cli_of
 from suite_client.models import Me, SessionRead
+from suite_client.problem import ProblemError
 
 sessions = typer.Typer(help="The account's sessions (one per login).", no_args_is_help=True)
 password = typer.Typer(help="Change, forget and reset your password.", no_args_is_help=True)
+mfa = typer.Typer(help="Two-factor sign-in with an authenticator app.", no_args_is_help=True)
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input.")
@@ -54,11 +56,20 @@ def login(
     ctx: typer.Context,
     username: Annotated[str, typer.Argument(help="Username or email.")],
     password_stdin: PasswordStdin = False,
+    code: Annotated[
+        str | None, typer.Option(help="The authenticator's code, if two-factor sign-in is on.")
+    ] = None,
 ) -> None:
     """Log in; the tokens are kept in your config directory (mode 0600)."""
     cli = cli_of(ctx)
     with cli.client() as client:
-        client.auth_login(username=username, password=_password(password_stdin))
+        try:
+            client.auth_login(username=username, password=_password(password_stdin))
+        except ProblemError as error:
+            if error.code != "mfa_required":
+                raise
+            second = code or str(typer.prompt("Authenticator code (or a recovery code)"))
+            client.auth_login_mfa(mfa_token=str(error.extras["mfa_token"]), code=second)
         me = client.auth_me()
     output.stdout.print(f"Logged in to {cli.url} as [bold]{me.username}[/].")
 
@@ -156,3 +167,41 @@ def events(ctx: typer.Context, as_json: JsonOption = False) -> None:
     with cli.client() as client:
         page = client.auth_events_list(limit=50)
     output.show(page.items, EVENT_COLUMNS[:3] + EVENT_COLUMNS[4:], as_json=cli.json(as_json))
+
+
+@mfa.command("setup")
+def mfa_setup(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """A new secret for your authenticator app (then `suite mfa enable CODE`)."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        setup = client.auth_mfa_totp_setup()
+    if cli.json(as_json):
+        output.show(setup, [], as_json=True)
+        return
+    output.stdout.print(f"Secret: [bold]{setup.secret}[/]\nURI:    {setup.otpauth_uri}")
+    output.stdout.print("Add it to your authenticator, then run `suite mfa enable CODE`.")
+
+
+@mfa.command("enable")
+def mfa_enable(ctx: typer.Context, code: str, as_json: JsonOption = False) -> None:
+    """Turn two-factor sign-in on; prints 10 recovery codes (shown only now: keep them)."""
+    cli = cli_of(ctx)
+    with cli.client() as client:
+        codes = client.auth_mfa_totp_enable(code=code)
+    if cli.json(as_json):
+        output.show(codes, [], as_json=True)
+        return
+    output.stdout.print("Two-factor sign-in is on. Recovery codes (each works once):")
+    for recovery in codes.recovery_codes:
+        output.stdout.print(f"  {recovery}")
+
+
+@mfa.command("disable")
+def mfa_disable(ctx: typer.Context) -> None:
+    """Turn two-factor sign-in off (your password and a code are asked for)."""
+    cli = cli_of(ctx)
+    current = str(typer.prompt("Password", hide_input=True))
+    code = str(typer.prompt("Authenticator code (or a recovery code)"))
+    with cli.client() as client:
+        client.auth_mfa_totp_disable(password=current, code=code)
+    output.stdout.print("Two-factor sign-in is off.")

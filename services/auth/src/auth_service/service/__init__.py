@@ -7,6 +7,7 @@ from auth_service.service.foreign_events import ForeignEventsService
 from auth_service.service.hashing import Passwords
 from auth_service.service.logins import IssuedTokens, LoginService
 from auth_service.service.mailing import LinkRules, MailDelivery
+from auth_service.service.mfa import TotpService
 from auth_service.service.recovery import PasswordRecovery, mail_reset_link
 from auth_service.service.revoking import SessionRules
 from auth_service.service.sessions import SessionService
@@ -29,5 +30,6 @@ __all__ = [
     "SecurityLog",
     "SessionRules",
     "SessionService",
+    "TotpService",
     "mail_reset_link",
 ]

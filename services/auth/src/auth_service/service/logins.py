@@ -15,18 +15,23 @@ from auth_service.errors import (
     AccountDisabled,
     EmailNotVerified,
     InvalidCredentials,
+    InvalidMfaCode,
+    InvalidMfaToken,
     InvalidRefreshToken,
     LoginThrottled,
+    MfaRequired,
     RefreshTokenReused,
 )
 from auth_service.issuer import TokenIssuer, hash_opaque_token, new_opaque_token
 from auth_service.metrics import LOGIN_THROTTLED, LOGINS
+from auth_service.mfa_challenges import MfaChallenges
 from auth_service.models import Account, Session
 from auth_service.repository import AuthRepository
 from auth_service.service.audit import ClientInfo, EventType
 from auth_service.service.hashing import Passwords, unless_busy
+from auth_service.service.mfa import accept_second_factor
 from auth_service.service.revoking import SessionRevoker, SessionRules
-from auth_service.throttle import LoginThrottle
+from auth_service.throttle import Decision, LoginThrottle
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class LoginService:
         issuer: TokenIssuer,
         rules: SessionRules,
         devices: DeviceTokens,
+        challenges: MfaChallenges,
         require_verified_email: bool = False,
     ) -> None:
         self._session = session
@@ -62,6 +68,7 @@ class LoginService:
         self._issuer = issuer
         self._rules = rules
         self._devices = devices
+        self._challenges = challenges
         self._require_verified_email = require_verified_email
         self._accounts = AuthRepository(session=session)
         self._revoker = SessionRevoker(repo=self._accounts, rules=rules)
@@ -115,13 +122,70 @@ class LoginService:
             LOGINS.labels(outcome="email_not_verified").inc()
             await self._log_failure("login_failed", account, client, reason="email_not_verified")
             raise EmailNotVerified("Confirm your email address first (see the mail we sent).")
-        LOGINS.labels(outcome="success").inc()
         await unless_busy(
             self._throttle.record_success(account=key, address=client.address, decision=decision)
         )
         if self._passwords.needs_rehash(account.password_hash):
             password_hash = await self._passwords.hash(password)
             await self._accounts.set_password_hash(account=account, password_hash=password_hash)
+        if account.totp_enabled_at is not None:
+            await self._session.commit()  # a rehash, if any
+            LOGINS.labels(outcome="mfa_required").inc()
+            token = await unless_busy(self._challenges.issue(account_id=account.id))
+            raise MfaRequired(
+                "Enter the code from your authenticator app (or a recovery code).",
+                extra={"mfa_token": token, "mfa_expires_in": self._challenges.ttl_seconds},
+            )
+        LOGINS.labels(outcome="success").inc()
+        return await self._open_session(account, client, known, decision, amr=["pwd"])
+
+    async def complete_mfa(
+        self, *, mfa_token: str, code: str, client: ClientInfo, device_token: str | None = None
+    ) -> IssuedTokens:
+        """The second step: a live `mfa_token` and a TOTP or recovery code, each good once;
+        wrong codes are throttled like wrong passwords and end the token after five."""
+        account_id = await unless_busy(self._challenges.account_of(mfa_token))
+        if account_id is None:
+            raise InvalidMfaToken("The login expired or was completed; log in again.")
+        account = await self._accounts.account_by_id(account_id=account_id, for_update=True)
+        if account is None or account.disabled_at is not None or account.totp_enabled_at is None:
+            raise InvalidMfaToken("The login expired or was completed; log in again.")
+        key = str(account.id)
+        device = self._devices.read(device_token)
+        known = device.device_id if device and device.account_id == account.id else None
+        decision = await unless_busy(
+            self._throttle.check(account=key, address=client.address, device=known)
+        )
+        if not decision.allowed:
+            await self._log_failure("login_throttled", account, client, reason="mfa")
+            raise LoginThrottled(
+                "Too many attempts; retry later.",
+                headers={"Retry-After": str(decision.retry_after)},
+            )
+        if not await accept_second_factor(self._accounts, account, code):
+            await unless_busy(
+                self._throttle.record_failure(
+                    account=key, address=client.address, decision=decision
+                )
+            )
+            await unless_busy(self._challenges.failed(mfa_token))
+            LOGINS.labels(outcome="invalid_mfa_code").inc()
+            await self._log_failure("login_failed", account, client, reason="invalid_mfa_code")
+            raise InvalidMfaCode("The code is not valid.")
+        if not await unless_busy(self._challenges.consume(mfa_token)):
+            raise InvalidMfaToken("The login expired or was completed; log in again.")
+        LOGINS.labels(outcome="success").inc()
+        return await self._open_session(account, client, known, decision, amr=["pwd", "otp"])
+
+    async def _open_session(
+        self,
+        account: Account,
+        client: ClientInfo,
+        known: str | None,
+        decision: Decision,
+        *,
+        amr: list[str],
+    ) -> IssuedTokens:
         now = datetime.now(UTC)
         session = Session(
             id=uuid.uuid4(),
@@ -131,12 +195,13 @@ class LoginService:
             expires_at=now + self._rules.refresh_ttl,
             user_agent=client.user_agent,
             ip=client.address,
+            amr=amr,
         )
         await self._accounts.insert_session(session=session)
         refresh_token = await self._new_refresh_token(session.id)
         await self._revoker.log.record("login_succeeded", account_id=account.id, client=client)
         await self._session.commit()
-        tokens = self._tokens(account, session.id, refresh_token)
+        tokens = self._tokens(account, session, refresh_token)
         device_token = self._devices.issue(account_id=account.id, device_id=known)
         budget = self._throttle.budget_headers(decision, failed=False)
         return dataclasses.replace(tokens, device_token=device_token, rate_limit=budget)
@@ -166,7 +231,7 @@ class LoginService:
         await self._accounts.mark_used(token=row, session=session, now=now)
         new_token = await self._new_refresh_token(session.id)
         await self._session.commit()
-        return self._tokens(account, session.id, new_token)
+        return self._tokens(account, session, new_token)
 
     async def _log_failure(
         self, type_: EventType, account: Account | None, client: ClientInfo, *, reason: str
@@ -182,10 +247,11 @@ class LoginService:
         await self._accounts.insert_refresh_token(token_hash=token_hash, session_id=session_id)
         return token
 
-    def _tokens(self, account: Account, session_id: uuid.UUID, refresh_token: str) -> IssuedTokens:
+    def _tokens(self, account: Account, session: Session, refresh_token: str) -> IssuedTokens:
         access = self._issuer.access_token(
             user_id=account.id,
-            session_id=session_id,
+            session_id=session.id,
+            amr=session.amr,
             roles=account.roles,
             email_verified=account.email_verified_at is not None,
         )
