@@ -12,6 +12,7 @@ from auth_service.issuer import TokenIssuer, load_private_key
 from auth_service.limits import HourlyBudget
 from auth_service.mail import SmtpConfig, SmtpMailer
 from auth_service.mfa_challenges import MfaChallenges
+from auth_service.oidc import OidcProviders
 from auth_service.passwords import AsyncPasswordHasher, HashParams
 from auth_service.schemas import JsonWebKeySet
 from auth_service.service import (
@@ -54,6 +55,8 @@ class Components:
     """Signs the security log's page cursors."""
     challenges: MfaChallenges
     """Logins waiting for their second factor."""
+    oidc: OidcProviders
+    """The OpenID providers of AUTH_OIDC_PROVIDERS, and sign-ins pending at them."""
 
 
 @contextlib.asynccontextmanager
@@ -123,12 +126,14 @@ async def build_components(settings: Settings, runtime: Runtime) -> AsyncIterato
         require_verified_email=settings.require_verified_email,
         cursors=CursorCodec.from_secret(settings.cursor_secret),
         challenges=MfaChallenges(runtime.redis),
+        oidc=OidcProviders(settings.oidc_providers, runtime.redis),
     )
     try:
         await _ensure_first_admin(settings, runtime, components)
         yield components
     finally:
         hasher.close()
+        await components.oidc.close()
 
 
 def session_rules(settings: Settings) -> SessionRules:

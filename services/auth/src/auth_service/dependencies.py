@@ -13,6 +13,7 @@ from auth_service.service import (
     AdminService,
     ClientInfo,
     EmailVerification,
+    FederatedSignIn,
     LoginService,
     PasswordRecovery,
     SecurityEvents,
@@ -74,6 +75,14 @@ def get_totp_service(session: SessionDep, components: ComponentsDep) -> TotpServ
     return TotpService(session=session, passwords=components.passwords, rules=components.rules)
 
 
+def get_federated_sign_in(
+    session: SessionDep,
+    components: ComponentsDep,
+    logins: Annotated[LoginService, Depends(get_login_service)],
+) -> FederatedSignIn:
+    return FederatedSignIn(session=session, passwords=components.passwords, logins=logins)
+
+
 def get_admin_service(session: SessionDep, components: ComponentsDep) -> AdminService:
     return AdminService(session=session, rules=components.rules)
 
@@ -102,6 +111,7 @@ LoginServiceDep = Annotated[LoginService, Depends(get_login_service)]
 SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
 VerificationDep = Annotated[EmailVerification, Depends(get_verification)]
 TotpServiceDep = Annotated[TotpService, Depends(get_totp_service)]
+FederatedSignInDep = Annotated[FederatedSignIn, Depends(get_federated_sign_in)]
 AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
 SecurityEventsDep = Annotated[SecurityEvents, Depends(get_security_events)]
 AdminPrincipal = Annotated[Principal, Depends(require_role("admin"))]

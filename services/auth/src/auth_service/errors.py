@@ -3,6 +3,7 @@
 from shared.errors import (
     Conflict,
     Forbidden,
+    NotFound,
     ProblemError,
     TooManyRequests,
     Unauthorized,
@@ -69,6 +70,36 @@ class MfaNotSetUp(Conflict):
 
 class MfaNotEnabled(Conflict):
     code = "mfa_not_enabled"
+
+
+class UnknownProvider(NotFound):
+    code = "unknown_provider"
+
+
+class InvalidOidcState(ProblemError):
+    """The callback's state is unknown, used or expired: the sign-in must start again."""
+
+    code = "invalid_oidc_state"
+
+
+class OidcFailed(ProblemError):
+    """The provider refused, or its answer did not check out (`reason` in the detail)."""
+
+    code = "oidc_failed"
+
+
+class OidcUnavailable(ProblemError):
+    status = 502
+    code = "oidc_failed"
+    title = "Bad Gateway"
+
+
+class OidcEmailMissing(ProblemError):
+    code = "oidc_email_missing"
+
+
+class OidcEmailUnverified(Conflict):
+    code = "oidc_email_unverified"
 
 
 class EmailAlreadyVerified(Conflict):

@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from auth_service import admin_router, mfa_router
+from auth_service import admin_router, mfa_router, oidc_router
 from auth_service.components import build_components, revocations_from_database
 from auth_service.consumers import build_handlers
 from auth_service.router import internal_router, public_router, router
@@ -12,7 +12,14 @@ from shared.web.app import ServiceApp
 
 SERVICE = ServiceApp(
     spec=SPEC,
-    routers=[router, mfa_router.router, admin_router.router, public_router, internal_router],
+    routers=[
+        router,
+        mfa_router.router,
+        oidc_router.router,
+        admin_router.router,
+        public_router,
+        internal_router,
+    ],
     components=build_components,
     handlers=build_handlers,
     revocation_snapshot=revocations_from_database,

@@ -167,3 +167,16 @@ class RecoveryCode(Base):
         ForeignKey("account.id", ondelete="CASCADE"), index=True
     )
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OidcIdentity(Base):
+    """An account's identity at an OpenID provider: (provider, subject) signs in as it."""
+
+    __tablename__ = "oidc_identity"
+
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -13,6 +13,7 @@ from auth_service.models import (
     EVENT_TABLES,
     Account,
     EmailToken,
+    OidcIdentity,
     OutgoingMail,
     RecoveryCode,
     RefreshToken,
@@ -207,6 +208,18 @@ class AuthRepository:
 
     async def delete_mail(self, *, mail: OutgoingMail) -> None:
         await self._session.delete(mail)
+
+    async def account_by_identity(self, *, provider: str, subject: str) -> Account | None:
+        query = (
+            select(Account)
+            .join(OidcIdentity, OidcIdentity.account_id == Account.id)
+            .where(OidcIdentity.provider == provider, OidcIdentity.subject == subject)
+        )
+        return (await self._session.execute(query)).scalars().first()
+
+    async def link_identity(self, *, provider: str, subject: str, account_id: uuid.UUID) -> None:
+        self._session.add(OidcIdentity(provider=provider, subject=subject, account_id=account_id))
+        await self._session.flush()
 
     async def replace_recovery_codes(
         self, *, account_id: uuid.UUID, code_hashes: Sequence[bytes]

@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from auth_service.oidc import OidcProviderSettings
 from shared.settings import ServiceSettings
 
 DEV_DEVICE_TOKEN_SECRET = "local-development-device-token-secret"  # noqa: S105 - refused in production
@@ -69,6 +70,11 @@ class Settings(ServiceSettings):
         description="Reset requests, and reset attempts, one client address may make hourly.",
     )
 
+    oidc_providers: dict[str, OidcProviderSettings] = Field(
+        default_factory=dict,
+        description="OpenID providers users may sign in with, as JSON: "
+        '{"name": {"issuer": ..., "client_id": ..., "client_secret_file": ..., "scopes": [...]}}',
+    )
     security_log_days: int = Field(
         default=90, ge=1, le=3650, description="How long security log entries are kept."
     )

@@ -3,6 +3,7 @@
 from auth_service.service.accounts import AccountService, RoleService
 from auth_service.service.admin import AdminService
 from auth_service.service.audit import ClientInfo, SecurityEvents, SecurityLog
+from auth_service.service.federation import FederatedSignIn
 from auth_service.service.foreign_events import ForeignEventsService
 from auth_service.service.hashing import Passwords
 from auth_service.service.logins import IssuedTokens, LoginService
@@ -18,6 +19,7 @@ __all__ = [
     "AdminService",
     "ClientInfo",
     "EmailVerification",
+    "FederatedSignIn",
     "ForeignEventsService",
     "IssuedTokens",
     "LinkRules",

@@ -177,12 +177,17 @@ class LoginService:
         LOGINS.labels(outcome="success").inc()
         return await self._open_session(account, client, known, decision, amr=["pwd", "otp"])
 
+    async def open_federated_session(self, account: Account, client: ClientInfo) -> IssuedTokens:
+        """A session for an account a provider vouched for (in the caller's transaction)."""
+        LOGINS.labels(outcome="success").inc()
+        return await self._open_session(account, client, None, None, amr=["fed"])
+
     async def _open_session(
         self,
         account: Account,
         client: ClientInfo,
         known: str | None,
-        decision: Decision,
+        decision: Decision | None,
         *,
         amr: list[str],
     ) -> IssuedTokens:
@@ -203,7 +208,7 @@ class LoginService:
         await self._session.commit()
         tokens = self._tokens(account, session, refresh_token)
         device_token = self._devices.issue(account_id=account.id, device_id=known)
-        budget = self._throttle.budget_headers(decision, failed=False)
+        budget = self._throttle.budget_headers(decision, failed=False) if decision else {}
         return dataclasses.replace(tokens, device_token=device_token, rate_limit=budget)
 
     async def refresh(self, *, refresh_token: str) -> IssuedTokens:
