@@ -51,11 +51,10 @@ def install() -> Path:
     return script
 
 
-@contextlib.contextmanager
-def running(
-    port: int, *, client: dict[str, Any], accounts: dict[str, dict[str, Any]]
-) -> Iterator[str]:
-    """The provider on 127.0.0.1:`port` for the block; yields its issuer URL."""
+def start(
+    port: int, *, client: dict[str, Any], accounts: dict[str, dict[str, Any]], log: Path
+) -> subprocess.Popen[bytes]:
+    """Start the provider on 127.0.0.1:`port` and wait until it listens."""
     script = install()
     node = shutil.which("node") or "node"
     env = {
@@ -64,15 +63,26 @@ def running(
         "OIDC_CLIENT": json.dumps(client),
         "OIDC_ACCOUNTS": json.dumps(accounts),
     }
-    log = PREFIX / f"provider-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([node, str(script)], env=env, stdout=out, stderr=out)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [node, str(script)], env=env, stdout=out, stderr=out, start_new_session=True
+        )
+    deadline = time.monotonic() + 30
+    while not port_open(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"oidc-provider did not start; see {log}")
+        time.sleep(0.1)
+    return process
+
+
+@contextlib.contextmanager
+def running(
+    port: int, *, client: dict[str, Any], accounts: dict[str, dict[str, Any]]
+) -> Iterator[str]:
+    """The provider on 127.0.0.1:`port` for the block; yields its issuer URL."""
+    process = start(port, client=client, accounts=accounts, log=PREFIX / f"provider-{port}.log")
     try:
-        deadline = time.monotonic() + 30
-        while not port_open(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"oidc-provider did not start; see {log}")
-            time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from gateway.nginx import render
 from gateway.openapi import merged_document
-from tools import infra
+from tools import infra, oidc_provider
 from tools.services import DEFAULT_BASE_PORT, SERVICES, Service
 
 ROOT = infra.ROOT
@@ -46,6 +46,37 @@ def say(message: str) -> None:
 def smtp_port() -> int:
     """Where the local suite's mail sink listens (auth sends its mail there)."""
     return int(os.environ.get("SUITE_SMTP_PORT", 8025))
+
+
+def oidc_port() -> int | None:
+    """With SUITE_OIDC=1 the local suite runs a development OpenID provider here."""
+    if os.environ.get("SUITE_OIDC") != "1":
+        return None
+    return int(os.environ.get("SUITE_OIDC_PORT", 8090))
+
+
+# The development provider's users (any password works on its login page).
+OIDC_ACCOUNTS = {
+    "carol": {"email": "carol@example.com", "email_verified": True},
+    "dave": {"email": "dave@example.com", "email_verified": False},
+}
+
+
+def oidc_settings(cfg: infra.InfraConfig) -> dict[str, str]:
+    """Auth's provider "local" (the development one), and the secret it shares with it."""
+    port = oidc_port()
+    if port is None:
+        return {}
+    secret = cfg.state / "oidc-client-secret"
+    if not secret.exists():
+        secret.write_text(secrets.token_urlsafe(24))
+        secret.chmod(0o600)
+    provider = {
+        "issuer": f"http://127.0.0.1:{port}",
+        "client_id": "suite-local",
+        "client_secret_file": str(secret),
+    }
+    return {"OIDC_PROVIDERS": json.dumps({"local": provider})}
 
 
 def default_gateway_port() -> int:
@@ -160,6 +191,7 @@ def service_settings(
         values["SMTP_HOST"] = "127.0.0.1"
         values["SMTP_PORT"] = str(smtp_port())
         values["PUBLIC_URL"] = f"http://127.0.0.1:{default_gateway_port()}"
+        values.update(oidc_settings(cfg))
     elif signer_ports:
         # Where a starting replica loads the revoked sessions from (then broadcasts keep it current).
         values["REVOCATIONS_URL"] = ",".join(
@@ -264,6 +296,7 @@ class Suite:
                 raise RuntimeError(f"{service.name}'s migrations failed; see {log}")
         say("migrations at head")
         self._start_mailsink(logs)
+        self._start_oidc_provider(logs)
         signer_ports = [r.port for r in self.replicas if r.service.signs_tokens]
         serving: list[Process] = []
         for replica in self.replicas:
@@ -326,6 +359,18 @@ class Suite:
                 raise RuntimeError(f"the mail sink did not start; see {log}")
             time.sleep(0.1)
         say(f"mail sink on :{smtp_port()}; messages in {folder}")
+
+    def _start_oidc_provider(self, logs: Path) -> None:
+        port = oidc_port()
+        if port is None:
+            return
+        secret = (self.cfg.state / "oidc-client-secret").read_text().strip()
+        callback = f"http://127.0.0.1:{self.gateway_port}/api/v1/auth/oidc/local/callback"
+        client = {"client_id": "suite-local", "client_secret": secret, "redirect_uris": [callback]}
+        log = logs / "oidc-provider.log"
+        popen = oidc_provider.start(port, client=client, accounts=OIDC_ACCOUNTS, log=log)
+        self.processes.append(Process("oidc-provider", popen, log))
+        say(f"OpenID provider on :{port} (users: {', '.join(OIDC_ACCOUNTS)}, any password)")
 
     def _start_gateway(self) -> None:
         prefix = self.cfg.state / "nginx"

@@ -97,6 +97,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "SUITE_AUTH_RATE": "6000r/m",
             "SUITE_AUTH_BURST": "200",
             "SUITE_TRACES": "1",  # spans to .state/local/traces/*.jsonl, for the tracing test
+            "SUITE_OIDC": "1",  # a development OpenID provider, for the sign-in tests
+            # The fuzzer asks for many password resets from 127.0.0.1: lift that budget too.
+            "AUTH_MAIL_REQUESTS_PER_ADDRESS_HOUR": "100000",
         },
         stdout=log,
         stderr=subprocess.STDOUT,

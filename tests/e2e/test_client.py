@@ -12,6 +12,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
@@ -19,6 +20,7 @@ import pyotp
 import pytest
 
 from suite_client import AsyncSuiteClient, Credentials, ProblemError, SuiteClient
+from tools import oidc_provider
 
 PASSWORD = "correct horse battery staple"
 
@@ -232,3 +234,20 @@ def test_two_factor_sign_in_through_the_gateway(base_url: str) -> None:
         assert claims["amr"] == ["pwd", "otp"]
         assert client.auth_me().username == name
         assert "mfa_enabled" in [e.type for e in client.auth_events_list().items]
+
+
+def test_signing_in_with_an_openid_provider_through_the_gateway(base_url: str) -> None:
+    with SuiteClient(base_url) as client:
+        try:
+            login_page = client.auth_oidc_start("local")
+        except ProblemError as error:
+            pytest.skip(f"this suite has no OpenID provider 'local' ({error.code})")
+        callback = f"{base_url}/api/v1/auth/oidc/local/callback"
+        back = oidc_provider.sign_in(login_page, login="carol", stop_at=callback)
+        query = {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()}
+        tokens = client.auth_oidc_callback("local", state=query["state"], code=query["code"])
+        claims = jwt.decode(tokens.access_token, options={"verify_signature": False})
+        assert claims["amr"] == ["fed"]
+        me = client.auth_me()
+        assert (me.email, me.email_verified) == ("carol@example.com", True)
+        assert client.todos_list().items == []  # the token works across the suite

@@ -1,5 +1,5 @@
-"""Signing in with an OpenID Connect provider: the authorization code flow with PKCE, state and
-nonce (Authlib), and the ID token checked against the provider's keys (PyJWT).
+"""Signing in with an OpenID Connect provider: the authorization code flow with PKCE (S256,
+Authlib's), state and nonce, and the ID token checked against the provider's keys (PyJWT).
 
 The provider's metadata and keys are fetched on first use and kept; the pending logins (state,
 nonce, code verifier) wait in Redis for ten minutes and are good once.
@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 import jwt
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
@@ -77,37 +78,41 @@ class OidcProvider:
             self._metadata = metadata
         return self._metadata
 
-    def _client(self, redirect_uri: str) -> AsyncOAuth2Client:
-        return AsyncOAuth2Client(
-            client_id=self._settings.client_id,
-            client_secret=self._settings.client_secret_file.read_text().strip(),
-            scope=" ".join(self._settings.scopes),
-            redirect_uri=redirect_uri,
-            code_challenge_method="S256",
-            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method's name
-        )
-
     async def authorization_url(self, *, redirect_uri: str, state: str, pending: Pending) -> str:
         metadata = await self._discovered()
-        async with self._client(redirect_uri) as client:
-            url, _ = client.create_authorization_url(
+        return str(
+            add_params_to_uri(
                 metadata["authorization_endpoint"],
-                state=state,
-                nonce=pending.nonce,
-                code_verifier=pending.code_verifier,
+                {
+                    "response_type": "code",
+                    "client_id": self._settings.client_id,
+                    "redirect_uri": redirect_uri,
+                    "scope": " ".join(self._settings.scopes),
+                    "state": state,
+                    "nonce": pending.nonce,
+                    "code_challenge": create_s256_code_challenge(pending.code_verifier),
+                    "code_challenge_method": "S256",
+                },
             )
-        return str(url)
+        )
 
     async def identity(self, *, code: str, redirect_uri: str, pending: Pending) -> Identity:
         """Trade the code for tokens and return the ID token's subject, once it checks out."""
         metadata = await self._discovered()
-        async with self._client(redirect_uri) as client:
-            try:
-                token = await client.fetch_token(
-                    metadata["token_endpoint"], code=code, code_verifier=pending.code_verifier
-                )
-            except Exception as exc:  # Authlib raises OAuthError and httpx's errors
-                raise OidcError("code_exchange_failed") from exc
+        secret = self._settings.client_secret_file.read_text().strip()
+        response = await self._http.post(
+            metadata["token_endpoint"],
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": pending.code_verifier,
+            },
+            auth=(self._settings.client_id, secret),  # client_secret_basic
+        )
+        if response.status_code != 200:
+            raise OidcError("code_exchange_failed")
+        token = response.json()
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise OidcError("no_id_token")

@@ -77,6 +77,28 @@ class AsyncAuth(AsyncBase):
         )
         return tokens
 
+    @operation("GET", "/api/v1/auth/oidc/{provider}/start")
+    async def auth_oidc_start(self, provider: str) -> str:
+        """Where to send the user's browser to sign in with `provider` (its login page)."""
+        response = await self._send(
+            "GET", f"/api/v1/auth/oidc/{segment(provider)}/start", authenticated=False
+        )
+        return str(response.headers["location"])
+
+    @operation("GET", "/api/v1/auth/oidc/{provider}/callback")
+    async def auth_oidc_callback(
+        self, provider: str, *, state: str, code: str | None = None, error: str | None = None
+    ) -> LoginTokens:
+        """Finish the sign-in with what the provider sent the browser back with."""
+        response = await self._send(
+            "GET",
+            f"/api/v1/auth/oidc/{segment(provider)}/callback",
+            params={"state": state, "code": code, "error": error},
+            authenticated=False,
+            retryable=False,
+        )
+        return self._logged_in(response.content)
+
     @operation("POST", "/api/v1/auth/mfa/totp/setup")
     async def auth_mfa_totp_setup(self) -> TotpSetup:
         """A new TOTP secret and its otpauth:// URI (not in force until enabled)."""
