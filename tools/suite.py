@@ -334,6 +334,8 @@ class Suite:
         self._start_gateway()
 
     def _start_mailsink(self, logs: Path) -> None:
+        if infra.port_open(smtp_port()):
+            raise RuntimeError(f"port {smtp_port()} is taken: set SUITE_SMTP_PORT to a free one")
         log = logs / "mailsink.log"
         folder = self.cfg.state / "mail"
         popen = subprocess.Popen(
@@ -364,6 +366,8 @@ class Suite:
         port = oidc_port()
         if port is None:
             return
+        if infra.port_open(port):
+            raise RuntimeError(f"port {port} is taken: set SUITE_OIDC_PORT to a free one")
         secret = (self.cfg.state / "oidc-client-secret").read_text().strip()
         callback = f"http://127.0.0.1:{self.gateway_port}/api/v1/auth/oidc/local/callback"
         client = {"client_id": "suite-local", "client_secret": secret, "redirect_uris": [callback]}

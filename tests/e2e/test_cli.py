@@ -46,7 +46,8 @@ def as_json(done: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(done.stdout)
 
 
-def test_the_readme_walkthrough(suite: Run, tmp_path: Path) -> None:
+def register(suite: Run) -> str:
+    """A new account through `suite register`; its name."""
     name = f"cli_{secrets.token_hex(4)}"
     suite(
         "register",
@@ -57,6 +58,11 @@ def test_the_readme_walkthrough(suite: Run, tmp_path: Path) -> None:
         "--password-stdin",
         stdin=f"{PASSWORD}\n",
     )
+    return name
+
+
+def test_the_readme_walkthrough(suite: Run, tmp_path: Path) -> None:
+    name = register(suite)
     assert name in suite("login", name, "--password-stdin", stdin=f"{PASSWORD}\n").stdout
     credentials = tmp_path / "config" / "suite" / "credentials.json"
     assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
@@ -90,19 +96,8 @@ def test_the_readme_walkthrough(suite: Run, tmp_path: Path) -> None:
 
 
 def test_an_error_prints_the_problem_and_exits_non_zero(suite: Run) -> None:
-    name = f"cli_{secrets.token_hex(4)}"
-    args = ("register", "--username", name, "--email", f"{name}@example.com", "--password-stdin")
-    suite(*args, stdin=f"{PASSWORD}\n")
-    taken = suite(*args, stdin=f"{PASSWORD}\n", expect=1)
-    assert "409" in taken.stderr and "request id: " in taken.stderr
-    suite("login", name, "--password-stdin", stdin=f"{PASSWORD}\n")
-    forbidden = suite("admin", "users", expect=1)
-    assert "403" in forbidden.stderr
-
-
-def test_an_admin_lists_the_users(suite: Run, eventually) -> None:
-    name = f"cli_{secrets.token_hex(4)}"
-    suite(
+    name = register(suite)
+    taken = suite(
         "register",
         "--username",
         name,
@@ -110,7 +105,16 @@ def test_an_admin_lists_the_users(suite: Run, eventually) -> None:
         f"{name}@example.com",
         "--password-stdin",
         stdin=f"{PASSWORD}\n",
+        expect=1,
     )
+    assert "409" in taken.stderr and "request id: " in taken.stderr
+    suite("login", name, "--password-stdin", stdin=f"{PASSWORD}\n")
+    forbidden = suite("admin", "users", expect=1)
+    assert "403" in forbidden.stderr
+
+
+def test_an_admin_lists_the_users(suite: Run, eventually) -> None:
+    name = register(suite)
     password = (ROOT / ".state" / "local" / "admin-password").read_text().strip()
     suite("login", "admin", "--password-stdin", stdin=f"{password}\n")
     eventually(

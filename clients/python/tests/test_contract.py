@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,30 @@ def test_each_method_takes_the_parameters_its_operation_declares(op_id: str) -> 
     assert arguments <= path_names | query | fields, "an argument the document does not know"
     assert path_names | set(schema.get("required", [])) <= arguments, "a required one missing"
     assert fields <= arguments, "a body field the client cannot send"
+
+
+def literal_values(annotation: Any) -> set[Any]:
+    """The values of every Literal inside an annotation (`Priority | None` -> the priorities)."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return set(typing.get_args(annotation))
+    return {v for arg in typing.get_args(annotation) for v in literal_values(arg)}
+
+
+def enum_of(schema: dict[str, Any]) -> set[Any]:
+    found = set(schema.get("enum", []))
+    for option in schema.get("anyOf", []):
+        found |= enum_of(option)
+    return found
+
+
+@pytest.mark.parametrize("op_id", sorted(documented()))
+def test_each_choice_the_api_offers_is_a_choice_of_the_method(op_id: str) -> None:
+    _, operation = documented()[op_id]
+    _, method = client_operations(SuiteClient)[op_id]
+    hints = typing.get_type_hints(method)
+    for parameter in operation.get("parameters", []):
+        if choices := enum_of(parameter["schema"]):
+            assert literal_values(hints[parameter["name"]]) == choices, parameter["name"]
 
 
 def test_the_sync_client_and_the_models_are_current() -> None:

@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_service.issuer import new_opaque_token
+from auth_service.errors import InvalidEmailToken
+from auth_service.issuer import hash_opaque_token, new_opaque_token
 from auth_service.mail import Mail, SmtpMailer
 from auth_service.models import Account
 from auth_service.repository import AuthRepository
@@ -44,6 +45,20 @@ class MailQueue:
             recipient=recipient, subject=mail.subject, text=mail.text, html=mail.html
         )
         await self._repo.record(event=MailQueued(mail_id=mail_id))
+
+    async def spend_token(self, *, token: str, purpose: str, now: datetime) -> Account:
+        """The account a live token of `purpose` was sent to, at its current address; the token
+        (and every older one of the account for `purpose`) dies here."""
+        row = await self._repo.email_token_for_update(
+            token_hash=hash_opaque_token(token), purpose=purpose
+        )
+        account = None
+        if row is not None and row.used_at is None and row.expires_at > now:
+            account = await self._repo.account_by_id(account_id=row.account_id)
+        if account is None or row is None or account.email != row.email:
+            raise InvalidEmailToken("The link is unknown, used or expired: ask for a new one.")
+        await self._repo.use_email_tokens(account_id=account.id, purpose=purpose, at=now)
+        return account
 
     async def new_token(self, *, account: Account, purpose: str) -> str:
         """A random token for `purpose`; only its hash is stored, with the address it goes to."""

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_service.errors import InvalidEmailToken, MailThrottled
-from auth_service.issuer import hash_opaque_token
+from auth_service.errors import MailThrottled
 from auth_service.limits import HourlyBudget
 from auth_service.mail import password_changed_mail, reset_mail
 from auth_service.repository import AuthRepository
@@ -61,22 +60,13 @@ class PasswordRecovery:
                 "Too many reset attempts; retry later.",
                 headers={"Retry-After": str(spent.retry_after)},
             )
-        now = datetime.now(UTC)
-        row = await self._repo.email_token_for_update(
-            token_hash=hash_opaque_token(token), purpose=RESET
-        )
-        if row is None or row.used_at is not None or row.expires_at <= now:
-            raise InvalidEmailToken("The link is unknown, used or expired: ask for a new one.")
-        account = await self._repo.account_by_id(account_id=row.account_id)
-        if account is None or account.email != row.email:
-            raise InvalidEmailToken("The link is unknown, used or expired: ask for a new one.")
+        account = await self._queue.spend_token(token=token, purpose=RESET, now=datetime.now(UTC))
         self._passwords.check_policy(
             new_password, username=account.username, email=account.email, field="new_password"
         )
         await self._repo.set_password_hash(
             account=account, password_hash=await self._passwords.hash(new_password)
         )
-        await self._repo.use_email_tokens(account_id=account.id, purpose=RESET, at=now)
         await self._revoker.revoke(account_id=account.id, reason="password_reset", client=client)
         await self._revoker.log.record("password_reset", account_id=account.id, client=client)
         await self._queue.queue(

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_service.errors import EmailAlreadyVerified, InvalidEmailToken, MailThrottled
-from auth_service.issuer import hash_opaque_token
+from auth_service.errors import EmailAlreadyVerified, MailThrottled
 from auth_service.limits import HourlyBudget
 from auth_service.mail import verification_mail
 from auth_service.models import Account
@@ -68,15 +67,7 @@ class EmailVerification:
     async def verify(self, *, token: str, client: ClientInfo | None = None) -> None:
         """The token must be live and sent to the account's current address; it dies here."""
         now = datetime.now(UTC)
-        row = await self._repo.email_token_for_update(
-            token_hash=hash_opaque_token(token), purpose=VERIFY
-        )
-        if row is None or row.used_at is not None or row.expires_at <= now:
-            raise InvalidEmailToken("The link is unknown, used or expired: ask for a new one.")
-        account = await self._repo.account_by_id(account_id=row.account_id)
-        if account is None or account.email != row.email:
-            raise InvalidEmailToken("The link is unknown, used or expired: ask for a new one.")
-        await self._repo.use_email_tokens(account_id=account.id, purpose=VERIFY, at=now)
+        account = await self._queue.spend_token(token=token, purpose=VERIFY, now=now)
         if account.email_verified_at is None:
             await self._repo.set_email_verified(account=account, at=now)
             await self._repo.record(
