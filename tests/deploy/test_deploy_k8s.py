@@ -409,7 +409,8 @@ def test_referenced_configmaps_and_secrets_exist(objects: list[Obj], overlay: st
         refs = []
         for volume in spec.get("volumes", []):
             if "secret" in volume:
-                refs.append(("Secret", volume["secret"]["secretName"], False))
+                secret = volume["secret"]
+                refs.append(("Secret", secret["secretName"], secret.get("optional", False)))
             if "configMap" in volume:
                 refs.append(("ConfigMap", volume["configMap"]["name"], False))
             if "persistentVolumeClaim" in volume:
@@ -519,12 +520,18 @@ def test_a_service_reaches_only_its_database_the_broker_and_dns(
                 continue
             for rule in policy["spec"].get("egress", []):
                 if "to" not in rule:
-                    # Only prod's files service reaches beyond the cluster, to S3 over HTTPS.
+                    # Beyond the cluster: prod's files service to S3 over HTTPS, and auth's API
+                    # to its mail relay (SMTP) and OpenID providers (HTTPS); nothing else.
+                    ports = [p["port"] for p in rule["ports"]]
+                    if policy["metadata"]["name"] == "auth-to-mail-and-identity-providers":
+                        assert workload["kind"] == "Deployment" and service == "auth"
+                        assert ports == [25, 587, 465, 443]
+                        continue
                     assert (overlay, policy["metadata"]["name"]) == (
                         "prod",
                         "files-to-object-storage",
                     )
-                    assert [p["port"] for p in rule["ports"]] == [443]
+                    assert ports == [443]
                     continue
                 for peer in rule["to"]:
                     owners = _peer_owners(objects, peer)
