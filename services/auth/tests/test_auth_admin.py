@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from auth_service.models import EVENT_TABLES
+from auth_service.models import EVENT_TABLES, SecurityEvent
 from auth_service.settings import Settings
 from shared.testing import assert_problem, database_sessions, eventually, read_outbox
 
@@ -152,3 +155,30 @@ async def test_the_last_admin_stays_and_nobody_disables_themselves(app: httpx.As
         404,
         "not_found",
     )
+
+
+async def test_entries_older_than_the_retention_are_swept(
+    make_settings: Callable[..., Settings], run_app: Callable[..., Any], auth_database: str
+) -> None:
+    async with database_sessions(auth_database) as sessions, sessions() as session:
+        old = SecurityEvent(
+            id=uuid.uuid4(),
+            account_id=None,
+            type="login_failed",
+            reason="unknown_account",
+            created_at=datetime.now(UTC) - timedelta(days=3),
+        )
+        recent = SecurityEvent(
+            id=uuid.uuid4(),
+            account_id=None,
+            type="login_failed",
+            reason="unknown_account",
+            created_at=datetime.now(UTC) - timedelta(hours=12),
+        )
+        session.add_all([old, recent])
+        await session.commit()
+    async with run_app(make_settings(security_log_days=1)) as client:
+        await login(client, "nobody-at-all")  # a new entry sweeps what is past the retention
+    async with database_sessions(auth_database) as sessions, sessions() as session:
+        kept = {row.id for row in (await session.scalars(select(SecurityEvent))).all()}
+    assert old.id not in kept and recent.id in kept

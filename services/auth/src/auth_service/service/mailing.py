@@ -10,11 +10,13 @@ from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_service.errors import InvalidEmailToken
+from auth_service.errors import InvalidEmailToken, MailThrottled
 from auth_service.issuer import hash_opaque_token, new_opaque_token
+from auth_service.limits import HourlyBudget
 from auth_service.mail import Mail, SmtpMailer
 from auth_service.models import Account
 from auth_service.repository import AuthRepository
+from auth_service.service.hashing import unless_busy
 from shared.contracts import MailQueued
 
 VERIFY = "verify"
@@ -31,6 +33,15 @@ class LinkRules:
 
     def link(self, path: str, token: str) -> str:
         return f"{self.public_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+
+async def within_budget(
+    budget: HourlyBudget, detail: str, *, account: str | None = None, address: str | None = None
+) -> None:
+    """Spend one use of `budget` for the keys given; 429 (with Retry-After) when it is spent."""
+    spent = await unless_busy(budget.spend(account=account, address=address))
+    if not spent.allowed:
+        raise MailThrottled(detail, headers={"Retry-After": str(spent.retry_after)})
 
 
 class MailQueue:

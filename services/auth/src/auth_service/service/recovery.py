@@ -6,13 +6,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_service.errors import MailThrottled
 from auth_service.limits import HourlyBudget
 from auth_service.mail import password_changed_mail, reset_mail
 from auth_service.repository import AuthRepository
 from auth_service.service.audit import ClientInfo
-from auth_service.service.hashing import Passwords, unless_busy
-from auth_service.service.mailing import RESET, LinkRules, MailQueue
+from auth_service.service.hashing import Passwords
+from auth_service.service.mailing import RESET, LinkRules, MailQueue, within_budget
 from auth_service.service.revoking import SessionRevoker, SessionRules
 from shared.contracts import PasswordResetRequested
 
@@ -43,24 +42,21 @@ class PasswordRecovery:
     async def forgot(self, *, email: str, client: ClientInfo) -> None:
         """Within the budget of the address and of the email, hand the request to the consumer."""
         email = email.strip().lower()
-        spent = await unless_busy(self._budget.spend(account=email, address=client.address))
-        if not spent.allowed:
-            raise MailThrottled(
-                "Too many reset requests; retry later.",
-                headers={"Retry-After": str(spent.retry_after)},
-            )
+        await within_budget(
+            self._budget,
+            "Too many reset requests; retry later.",
+            account=email,
+            address=client.address,
+        )
         await self._repo.record(event=PasswordResetRequested(email=email))
         await self._session.commit()
 
     async def reset(self, *, token: str, new_password: str, client: ClientInfo) -> None:
         """A live reset token sets the password, ends every session and tells the owner."""
-        spent = await unless_busy(self._reset_budget.spend(address=client.address))
-        if not spent.allowed:
-            raise MailThrottled(
-                "Too many reset attempts; retry later.",
-                headers={"Retry-After": str(spent.retry_after)},
-            )
+        detail = "Too many reset attempts; retry later."
+        await within_budget(self._reset_budget, detail, address=client.address)
         account = await self._queue.spend_token(token=token, purpose=RESET, now=datetime.now(UTC))
+        await within_budget(self._reset_budget, detail, account=str(account.id))
         self._passwords.check_policy(
             new_password, username=account.username, email=account.email, field="new_password"
         )

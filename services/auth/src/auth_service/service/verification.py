@@ -7,14 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth_service.errors import EmailAlreadyVerified, MailThrottled
+from auth_service.errors import EmailAlreadyVerified
 from auth_service.limits import HourlyBudget
 from auth_service.mail import verification_mail
 from auth_service.models import Account
 from auth_service.repository import AuthRepository
 from auth_service.service.audit import ClientInfo, SecurityLog
-from auth_service.service.hashing import unless_busy
-from auth_service.service.mailing import VERIFY, LinkRules, MailQueue
+from auth_service.service.mailing import VERIFY, LinkRules, MailQueue, within_budget
 from shared.contracts import UserEmailVerified
 from shared.errors import NotFound
 from shared.tokens import Principal
@@ -55,12 +54,11 @@ class EmailVerification:
             raise NotFound("The account no longer exists.")
         if account.email_verified_at is not None:
             raise EmailAlreadyVerified("The email address is verified already.")
-        spent = await unless_busy(self._budget.spend(account=str(account.id)))
-        if not spent.allowed:
-            raise MailThrottled(
-                "Too many verification mails asked for; retry later.",
-                headers={"Retry-After": str(spent.retry_after)},
-            )
+        await within_budget(
+            self._budget,
+            "Too many verification mails asked for; retry later.",
+            account=str(account.id),
+        )
         await queue_verification(self._queue, account)
         await self._session.commit()
 
