@@ -70,11 +70,11 @@ class InfraConfig:
 
         return cls(
             state=state_root() / name,
-            pg_port=port("SUITE_PG_PORT", 55432),
-            redis_port=port("SUITE_REDIS_PORT", 56379),
-            amqp_port=port("SUITE_AMQP_PORT", 55672),
-            amqp_dist_port=port("SUITE_AMQP_DIST_PORT", 55682),
-            epmd_port=port("SUITE_EPMD_PORT", 54369),
+            pg_port=port("SUITE_PG_PORT", 25432),
+            redis_port=port("SUITE_REDIS_PORT", 26379),
+            amqp_port=port("SUITE_AMQP_PORT", 25672),
+            amqp_dist_port=port("SUITE_AMQP_DIST_PORT", 25682),
+            epmd_port=port("SUITE_EPMD_PORT", 24369),
         )
 
     def log(self, server: str) -> Path:
