@@ -186,7 +186,8 @@ async def test_event_loop_keeps_ticking_while_hashing() -> None:
         pool.close()
     one_hash = statistics.median(pool.durations)  # as slow as this machine is right now
     assert len(gaps) > 10
-    assert max(gaps) < one_hash / 2, (max(gaps), one_hash)
+    # The first tick also waits for the pool's threads to start; a blocked loop shows in all.
+    assert max(gaps[1:]) < one_hash / 2, (gaps, one_hash)
 
 
 async def test_dummy_verify_costs_about_a_failed_verify(hasher: AsyncPasswordHasher) -> None:
