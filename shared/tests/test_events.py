@@ -40,9 +40,6 @@ class WidgetCreated(DomainEvent):
     name: str
 
 
-_names = itertools.count()
-
-
 @pytest.fixture(scope="module")
 async def db(database_factory: Callable[[str], str]) -> AsyncIterator[dict[str, Any]]:
     url = database_factory("events")
@@ -51,20 +48,6 @@ async def db(database_factory: Callable[[str], str]) -> AsyncIterator[dict[str, 
         await connection.run_sync(metadata.create_all)
     yield {"sessions": async_sessionmaker(engine, expire_on_commit=False), "dsn": url}
     await engine.dispose()
-
-
-@pytest.fixture
-def topology(run_id: str) -> Topology:
-    """Broker names of this test only, so tests never see each other's messages."""
-    n = next(_names)
-    return Topology(exchange=f"test-{run_id}-{n}", service=f"svc-{run_id}-{n}", delivery_limit=2)
-
-
-@pytest.fixture
-async def broker(servers: Any) -> AsyncIterator[Broker]:
-    broker = Broker(servers.amqp_url, name="test")
-    yield broker
-    await broker.close()
 
 
 def relay_for(db: dict[str, Any], broker: Broker, topology: Topology, **kwargs: Any) -> OutboxRelay:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from shared.logs import configure_logging
+from shared.messaging import dead_letters
 from shared.messaging.broker import Broker
 from shared.messaging.topology import declare_consumer_queue
 from shared.messaging.workers import topology
@@ -65,6 +67,16 @@ def run_service_cli(
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
     chosen.add_parser("migrate", help="apply database migrations; declare the service's queue")
+    if spec.consumes:
+        dead = chosen.add_parser(
+            "dead-letters",
+            help="list, replay or purge the events the consumer gave up on",
+            description="The service's dead-letter queue: `list` shows (and keeps) them, "
+            "`replay` sends them back to the service's queue, `purge` drops them.",
+        )
+        dead.add_argument("action", choices=["list", "replay", "purge"])
+        dead.add_argument("--id", action="append", default=[], help="only this message id")
+        dead.add_argument("--limit", type=int, default=100, help="at most this many")
     for command in commands:
         sub = chosen.add_parser(command.name, help=command.help, description=command.help)
         for name, text in command.arguments:
@@ -84,6 +96,9 @@ def run_service_cli(
         logger.info("database at head")
         if spec.consumes:
             asyncio.run(_declare_queue(spec, settings))
+        return
+    if args.command == "dead-letters":
+        asyncio.run(_dead_letters(spec, settings, args))
         return
     for command in commands:
         if args.command == command.name:
@@ -140,5 +155,23 @@ async def _declare_queue(spec: ServiceSpec, settings: ServiceSettings) -> None:
         names = topology(spec, settings)
         await declare_consumer_queue(channel, names, spec.routing_keys)
         logger.info("queue %s declared", names.queue)
+    finally:
+        await broker.close()
+
+
+async def _dead_letters(spec: ServiceSpec, settings: ServiceSettings, args: Any) -> None:
+    broker = Broker(settings.amqp_url, name=f"{settings.service_name}:dead-letters")
+    names = topology(spec, settings)
+    try:
+        if args.action == "list":
+            found = await dead_letters.list_dead_letters(broker, names, limit=args.limit)
+            for letter in found:
+                if not args.id or letter.message_id in args.id:
+                    print(json.dumps(letter.summary()))  # noqa: T201 - JSON lines for the operator
+            return
+        act = dead_letters.replay if args.action == "replay" else dead_letters.purge
+        done = await act(broker, names, ids=args.id, limit=args.limit)
+        logger.info("%s %d dead letters of %s", args.action, len(done), names.dead_letter_queue)
+        print(json.dumps({args.action: done}))  # noqa: T201
     finally:
         await broker.close()
