@@ -15,7 +15,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from shared.events.envelope import DomainEvent
 from shared.messaging.consumer import Handler
@@ -29,6 +29,7 @@ from shared.telemetry import tracing_enabled
 from shared.web.auth import CurrentPrincipal
 from shared.web.cors import install_cors
 from shared.web.docs import install_docs
+from shared.web.exposition import exposition
 from shared.web.health import health_router
 from shared.web.middleware import RequestContextMiddleware
 from shared.web.openapi import DocumentedApp
@@ -90,7 +91,12 @@ def create_service_app(service: ServiceApp[S, Any], settings: S) -> FastAPI:
         )
     state = attach_state(app)
     app.include_router(health_router(lambda _request: state.health))
-    app.add_api_route("/metrics", _metrics, include_in_schema=False)
+    labels = {"service": spec.name, "replica": settings.replica}
+
+    async def metrics() -> Response:
+        return Response(exposition(labels), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_api_route("/metrics", metrics, include_in_schema=False)
     install_docs(app, prefix=prefix, title=spec.title)
     app.include_router(_ping_router(spec.name))
     for router in service.routers:
@@ -113,10 +119,6 @@ def _ping_router(name: str) -> APIRouter:
         }
 
     return router
-
-
-async def _metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 def _lifespan(
