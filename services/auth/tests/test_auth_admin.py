@@ -125,6 +125,7 @@ async def test_admins_see_and_end_sessions_and_grant_the_role(app: httpx.AsyncCl
     assert (
         await app.delete(f"/api/v1/auth/admin/users/{user_id}/roles/admin", headers=root)
     ).status_code == 204
+    await refused(app, promoted)  # no token of the demoted account still says admin
     demoted = await bearer(app, name)
     assert_problem(await app.get("/api/v1/auth/admin/events", headers=demoted), 403, "forbidden")
 

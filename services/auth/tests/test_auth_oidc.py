@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import httpx
 import jwt
+import pyotp
 import pytest
 
 from auth_service.models import EVENT_TABLES
@@ -22,6 +23,8 @@ CALLBACK = f"{PUBLIC_URL}/api/v1/auth/oidc/test/callback"
 PASSWORD = "correct horse battery staple"
 ACCOUNTS = {
     "alice": {"email": "alice@example.com", "email_verified": True},
+    "bob": {"email": "bob@example.com", "email_verified": True},
+    "erin": {"email": "erin@example.com", "email_verified": True},
     "mallory": {"email": "victim@example.com", "email_verified": False},
     "nomail": {},
 }
@@ -91,11 +94,55 @@ async def test_an_unverified_email_never_links_to_an_existing_account(
     assert_problem(await sign_in(app, "nomail"), 400, "oidc_email_missing")
 
 
-async def test_a_replayed_or_forged_state_is_refused(app: httpx.AsyncClient) -> None:
+async def test_a_pre_registered_unverified_account_is_never_linked(
+    app: httpx.AsyncClient,
+) -> None:
+    # Someone registered bob's address first, with their own password, and never verified it.
+    squatter = await app.post(
+        "/api/v1/auth/register",
+        json={"email": "bob@example.com", "username": "squatter", "password": PASSWORD},
+    )
+    assert squatter.status_code == 201
+    assert_problem(await sign_in(app, "bob"), 409, "oidc_email_unverified")
+
+
+async def test_two_factor_sign_in_still_asks_for_the_code(app: httpx.AsyncClient) -> None:
+    first = (await sign_in(app, "alice")).json()
+    headers = {"Authorization": f"Bearer {first['access_token']}"}
+    secret = (await app.post("/api/v1/auth/mfa/totp/setup", headers=headers)).json()["secret"]
+    totp = pyotp.TOTP(secret)
+    enabled = await app.post(
+        "/api/v1/auth/mfa/totp/enable", json={"code": totp.now()}, headers=headers
+    )
+    assert enabled.status_code == 200
+    needed = await sign_in(app, "alice")
+    assert_problem(needed, 401, "mfa_required")
+    done = await app.post(
+        "/api/v1/auth/login/mfa",
+        json={"mfa_token": needed.json()["mfa_token"], "code": enabled.json()["recovery_codes"][0]},
+    )
+    assert done.status_code == 200, done.text
+    claims = jwt.decode(done.json()["access_token"], options={"verify_signature": False})
+    assert claims["amr"] == ["fed", "otp"]
+
+
+async def test_a_callback_this_browser_did_not_start_is_refused(app: httpx.AsyncClient) -> None:
     start = await app.get("/api/v1/auth/oidc/test/start")
     location = start.headers["location"]
     back = await anyio.to_thread.run_sync(
         lambda: oidc_provider.sign_in(location, login="alice", stop_at=CALLBACK)
+    )
+    parts = urlsplit(back)
+    app.cookies.clear()  # another browser: the victim of a login CSRF
+    stolen = await app.get(f"{parts.path}?{parts.query}")
+    assert_problem(stolen, 400, "invalid_oidc_state")
+
+
+async def test_a_replayed_or_forged_state_is_refused(app: httpx.AsyncClient) -> None:
+    start = await app.get("/api/v1/auth/oidc/test/start")
+    location = start.headers["location"]
+    back = await anyio.to_thread.run_sync(
+        lambda: oidc_provider.sign_in(location, login="erin", stop_at=CALLBACK)
     )
     parts = urlsplit(back)
     assert (await app.get(f"{parts.path}?{parts.query}")).status_code == 200

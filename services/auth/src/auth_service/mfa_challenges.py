@@ -35,24 +35,27 @@ class MfaChallenges:
     def _key(token: str) -> str:
         return f"mfa:{hashlib.sha256(token.encode()).hexdigest()}"
 
-    async def issue(self, *, account_id: uuid.UUID) -> str:
+    async def issue(self, *, account_id: uuid.UUID, amr: str) -> str:
+        """A challenge for the account, remembering how the first factor was proven."""
         token = secrets.token_urlsafe(32)
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hset(self._key(token), mapping={"account": str(account_id), "attempts": 0})
+                pipe.hset(self._key(token), mapping={"account": str(account_id), "amr": amr})
                 pipe.expire(self._key(token), self.ttl_seconds)
                 await pipe.execute()
         except RedisError as exc:
             raise ThrottleUnavailable(str(exc)) from exc
         return token
 
-    async def account_of(self, token: str) -> uuid.UUID | None:
-        """The account a live challenge is for (it stays live)."""
+    async def pending(self, token: str) -> tuple[uuid.UUID, str] | None:
+        """The account a live challenge is for, and its first factor (it stays live)."""
         try:
-            found = await self._redis.hget(self._key(token), "account")
+            account, amr = await self._redis.hmget(self._key(token), ["account", "amr"])
         except RedisError as exc:
             raise ThrottleUnavailable(str(exc)) from exc
-        return uuid.UUID(found.decode() if isinstance(found, bytes) else found) if found else None
+        if not account or not amr:
+            return None
+        return uuid.UUID(_text(account)), _text(amr)
 
     async def failed(self, token: str) -> None:
         """A wrong code: count it; the challenge dies at the limit."""
@@ -67,3 +70,7 @@ class MfaChallenges:
             return bool(await self._redis.delete(self._key(token)))
         except RedisError as exc:
             raise ThrottleUnavailable(str(exc)) from exc
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

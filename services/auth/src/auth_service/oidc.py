@@ -20,6 +20,9 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from auth_service.throttle import ThrottleUnavailable
 
 PENDING_SECONDS = 600
 LEEWAY_SECONDS = 30
@@ -112,7 +115,12 @@ class OidcProvider:
         )
         if response.status_code != 200:
             raise OidcError("code_exchange_failed")
-        token = response.json()
+        try:
+            token = response.json()
+        except ValueError:
+            raise OidcError("code_exchange_failed") from None
+        if not isinstance(token, dict):
+            raise OidcError("code_exchange_failed")
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise OidcError("no_id_token")
@@ -147,8 +155,9 @@ class OidcProvider:
             key = await self._signing_key(metadata, header.get("kid"))
             claims = jwt.decode(
                 id_token,
-                key=key,
-                algorithms=metadata.get("id_token_signing_alg_values_supported", ["RS256"]),
+                key=key.key,
+                # The key's own algorithm only: a provider's list must not admit HS256 and such.
+                algorithms=[key.algorithm_name],
                 audience=self._settings.client_id,
                 issuer=self._settings.issuer,
                 leeway=LEEWAY_SECONDS,
@@ -160,7 +169,7 @@ class OidcProvider:
             raise OidcError("nonce_mismatch")
         return claims
 
-    async def _signing_key(self, metadata: dict[str, Any], kid: str | None) -> Any:
+    async def _signing_key(self, metadata: dict[str, Any], kid: str | None) -> jwt.PyJWK:
         for refresh in (False, True):  # a key we have not seen may be a rotation: refetch once
             if self._keys is None or refresh:
                 response = await self._http.get(metadata["jwks_uri"])
@@ -168,7 +177,7 @@ class OidcProvider:
                 self._keys = jwt.PyJWKSet.from_dict(response.json())
             for key in self._keys.keys:
                 if kid is None or key.key_id == kid:
-                    return key.key
+                    return key
         raise OidcError("unknown_signing_key")
 
 
@@ -183,18 +192,26 @@ class OidcProviders:
     def get(self, name: str) -> OidcProvider | None:
         return self._providers.get(name)
 
-    async def start(self, provider: OidcProvider, *, redirect_uri: str) -> str:
-        """Where to send the browser: the provider's login, bound to a fresh state and nonce."""
+    async def start(self, provider: OidcProvider, *, redirect_uri: str) -> tuple[str, str]:
+        """Where to send the browser (the provider's login, bound to a fresh state and nonce),
+        and the state, which the browser must also bring back in a cookie."""
         state = secrets.token_urlsafe(32)
         pending = Pending(provider.name, secrets.token_urlsafe(32), secrets.token_urlsafe(48))
-        await self._redis.set(_key(state), json.dumps(pending.__dict__), ex=PENDING_SECONDS)
-        return await provider.authorization_url(
+        try:
+            await self._redis.set(_key(state), json.dumps(pending.__dict__), ex=PENDING_SECONDS)
+        except RedisError as exc:
+            raise ThrottleUnavailable(str(exc)) from exc
+        url = await provider.authorization_url(
             redirect_uri=redirect_uri, state=state, pending=pending
         )
+        return url, state
 
     async def pending(self, state: str) -> Pending | None:
         """The login this state began, once: a replayed or forged state finds nothing."""
-        found = await self._redis.getdel(_key(state))
+        try:
+            found = await self._redis.getdel(_key(state))
+        except RedisError as exc:
+            raise ThrottleUnavailable(str(exc)) from exc
         return Pending(**json.loads(found)) if found else None
 
     async def close(self) -> None:

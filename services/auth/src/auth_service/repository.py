@@ -275,11 +275,13 @@ class AuthRepository:
 
     async def delete_security_events_before(self, *, cutoff: datetime, limit: int) -> int:
         """Delete up to `limit` of the oldest entries older than `cutoff`; how many went."""
+        # SKIP LOCKED: concurrent logins each sweep other rows instead of waiting on one batch.
         oldest = (
             select(SecurityEvent.id)
             .where(SecurityEvent.created_at < cutoff)
             .order_by(SecurityEvent.created_at)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         result = await self._session.execute(
             delete(SecurityEvent).where(SecurityEvent.id.in_(oldest.scalar_subquery()))
@@ -292,11 +294,15 @@ class AuthRepository:
     async def remove_role(self, *, account: Account, role: str) -> None:
         account.roles = sorted(set(account.roles) - {role})
 
-    async def admin_count(self) -> int:
-        query = select(func.count(Account.id)).where(
+    async def admin_count(self, *, lock: bool = False) -> int:
+        """Active admins; with `lock`, their rows stay locked to the end of the transaction, so
+        two admins removing each other at once cannot both see the other one still there."""
+        query = select(Account.id).where(
             Account.roles.contains(["admin"]), Account.disabled_at.is_(None)
         )
-        return int((await self._session.execute(query)).scalar_one())
+        if lock:
+            query = query.with_for_update()
+        return len((await self._session.execute(query)).all())
 
     async def record(self, *, event: DomainEvent) -> None:
         """Write `event` to the outbox in this transaction; it leaves only if the transaction commits."""

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +28,7 @@ from auth_service.metrics import LOGIN_THROTTLED, LOGINS
 from auth_service.mfa_challenges import MfaChallenges
 from auth_service.models import Account, Session
 from auth_service.repository import AuthRepository
-from auth_service.service.audit import ClientInfo, EventType
+from auth_service.service.audit import ClientInfo, EventType, SecurityLog
 from auth_service.service.hashing import Passwords, unless_busy
 from auth_service.service.mfa import accept_second_factor
 from auth_service.service.revoking import SessionRevoker, SessionRules
@@ -130,12 +131,7 @@ class LoginService:
             await self._accounts.set_password_hash(account=account, password_hash=password_hash)
         if account.totp_enabled_at is not None:
             await self._session.commit()  # a rehash, if any
-            LOGINS.labels(outcome="mfa_required").inc()
-            token = await unless_busy(self._challenges.issue(account_id=account.id))
-            raise MfaRequired(
-                "Enter the code from your authenticator app (or a recovery code).",
-                extra={"mfa_token": token, "mfa_expires_in": self._challenges.ttl_seconds},
-            )
+            await self._mfa_required(account, amr="pwd")
         LOGINS.labels(outcome="success").inc()
         return await self._open_session(account, client, known, decision, amr=["pwd"])
 
@@ -144,9 +140,10 @@ class LoginService:
     ) -> IssuedTokens:
         """The second step: a live `mfa_token` and a TOTP or recovery code, each good once;
         wrong codes are throttled like wrong passwords and end the token after five."""
-        account_id = await unless_busy(self._challenges.account_of(mfa_token))
-        if account_id is None:
+        pending = await unless_busy(self._challenges.pending(mfa_token))
+        if pending is None:
             raise InvalidMfaToken("The login expired or was completed; log in again.")
+        account_id, first_factor = pending
         account = await self._accounts.account_by_id(account_id=account_id, for_update=True)
         if account is None or account.disabled_at is not None or account.totp_enabled_at is None:
             raise InvalidMfaToken("The login expired or was completed; log in again.")
@@ -175,12 +172,31 @@ class LoginService:
         if not await unless_busy(self._challenges.consume(mfa_token)):
             raise InvalidMfaToken("The login expired or was completed; log in again.")
         LOGINS.labels(outcome="success").inc()
-        return await self._open_session(account, client, known, decision, amr=["pwd", "otp"])
+        return await self._open_session(account, client, known, decision, amr=[first_factor, "otp"])
 
-    async def open_federated_session(self, account: Account, client: ClientInfo) -> IssuedTokens:
-        """A session for an account a provider vouched for (in the caller's transaction)."""
+    @property
+    def log(self) -> SecurityLog:
+        return self._revoker.log
+
+    async def federated(self, account: Account, client: ClientInfo) -> IssuedTokens:
+        """A provider vouched for the account: the same checks as after a matching password
+        (disabled, unverified email, a second factor), then a session with `amr: ["fed"]`."""
+        if account.disabled_at is not None:
+            await self._log_failure("login_failed", account, client, reason="account_disabled")
+            raise AccountDisabled("This account is disabled; ask an administrator.")
+        if account.totp_enabled_at is not None:
+            await self._session.commit()  # the link, if this sign-in made one
+            await self._mfa_required(account, amr="fed")
         LOGINS.labels(outcome="success").inc()
         return await self._open_session(account, client, None, None, amr=["fed"])
+
+    async def _mfa_required(self, account: Account, *, amr: str) -> NoReturn:
+        LOGINS.labels(outcome="mfa_required").inc()
+        token = await unless_busy(self._challenges.issue(account_id=account.id, amr=amr))
+        raise MfaRequired(
+            "Enter the code from your authenticator app (or a recovery code).",
+            extra={"mfa_token": token, "mfa_expires_in": self._challenges.ttl_seconds},
+        )
 
     async def _open_session(
         self,
