@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+import time
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext import asyncio as sa_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from shared.settings import ServiceSettings
 
@@ -16,6 +21,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+# A connection idle longer than this is pinged before use; a busy one never is.
+IDLE_PING_SECONDS = 10.0
+_RETURNED_AT = "returned_at"
 
 
 def make_metadata() -> MetaData:
@@ -24,14 +32,13 @@ def make_metadata() -> MetaData:
 
 
 def build_engine(settings: ServiceSettings) -> AsyncEngine:
-    """The one engine of a process: bounded pool, pre-ping, statement timeout, app name."""
+    """The one engine of a process: bounded pool, idle ping, statement timeout, app name."""
     # Looked up at call time, so tracing's instrumentation of create_async_engine applies.
     engine: AsyncEngine = sa_asyncio.create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={
             "server_settings": {
@@ -41,9 +48,38 @@ def build_engine(settings: ServiceSettings) -> AsyncEngine:
             "timeout": 5,
         },
     )
+    _ping_when_idle(engine)
     return engine
 
 
 def build_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit (responses are built after it)."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def build_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for single-statement reads, on the same pool: no BEGIN and no ROLLBACK around the
+    statement, so a read is one round trip. Never for a use case that writes or reads twice."""
+    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(reads, expire_on_commit=False, autoflush=False)
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    # pool_pre_ping costs BEGIN, a ping and ROLLBACK on every checkout. Only a connection that sat
+    # idle can have been closed under us (a restart, an idle timeout); a failed ping makes the pool
+    # replace it with a fresh connection before the caller sees it.
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def returned(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at < IDLE_PING_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("an idle connection was closed") from exc

@@ -29,7 +29,7 @@ from shared.web.state import components_dependency
 ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
 
 
-def get_account_service(session: SessionDep, components: ComponentsDep) -> AccountService:
+async def get_account_service(session: SessionDep, components: ComponentsDep) -> AccountService:
     return AccountService(
         session=session,
         passwords=components.passwords,
@@ -38,7 +38,7 @@ def get_account_service(session: SessionDep, components: ComponentsDep) -> Accou
     )
 
 
-def get_login_service(session: SessionDep, components: ComponentsDep) -> LoginService:
+async def get_login_service(session: SessionDep, components: ComponentsDep) -> LoginService:
     return LoginService(
         session=session,
         passwords=components.passwords,
@@ -51,7 +51,7 @@ def get_login_service(session: SessionDep, components: ComponentsDep) -> LoginSe
     )
 
 
-def get_verification(session: SessionDep, components: ComponentsDep) -> EmailVerification:
+async def get_verification(session: SessionDep, components: ComponentsDep) -> EmailVerification:
     return EmailVerification(
         session=session,
         links=components.links,
@@ -60,7 +60,7 @@ def get_verification(session: SessionDep, components: ComponentsDep) -> EmailVer
     )
 
 
-def get_recovery(session: SessionDep, components: ComponentsDep) -> PasswordRecovery:
+async def get_recovery(session: SessionDep, components: ComponentsDep) -> PasswordRecovery:
     return PasswordRecovery(
         session=session,
         passwords=components.passwords,
@@ -71,11 +71,11 @@ def get_recovery(session: SessionDep, components: ComponentsDep) -> PasswordReco
     )
 
 
-def get_totp_service(session: SessionDep, components: ComponentsDep) -> TotpService:
+async def get_totp_service(session: SessionDep, components: ComponentsDep) -> TotpService:
     return TotpService(session=session, passwords=components.passwords, rules=components.rules)
 
 
-def get_federated_sign_in(
+async def get_federated_sign_in(
     session: SessionDep,
     components: ComponentsDep,
     logins: Annotated[LoginService, Depends(get_login_service)],
@@ -83,19 +83,19 @@ def get_federated_sign_in(
     return FederatedSignIn(session=session, passwords=components.passwords, logins=logins)
 
 
-def get_admin_service(session: SessionDep, components: ComponentsDep) -> AdminService:
+async def get_admin_service(session: SessionDep, components: ComponentsDep) -> AdminService:
     return AdminService(session=session, rules=components.rules)
 
 
-def get_security_events(session: SessionDep, components: ComponentsDep) -> SecurityEvents:
+async def get_security_events(session: SessionDep, components: ComponentsDep) -> SecurityEvents:
     return SecurityEvents(repo=AuthRepository(session=session), cursors=components.cursors)
 
 
-def get_session_service(session: SessionDep, components: ComponentsDep) -> SessionService:
+async def get_session_service(session: SessionDep, components: ComponentsDep) -> SessionService:
     return SessionService(session=session, rules=components.rules)
 
 
-def get_client(request: Request, components: ComponentsDep) -> ClientInfo:
+async def get_client(request: Request, components: ComponentsDep) -> ClientInfo:
     """The caller's address (X-Forwarded-For believed only from trusted proxies) and agent."""
     address = client_address(
         peer=request.client.host if request.client else None,

@@ -19,7 +19,7 @@ from shared.web.state import components_dependency
 ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
 
 
-def get_file_service(session: SessionDep, components: ComponentsDep) -> FileService:
+async def get_file_service(session: SessionDep, components: ComponentsDep) -> FileService:
     return FileService(
         session=session,
         storage=components.storage,

@@ -6,20 +6,24 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from shared.web.dependencies import SessionDep, caller_user_id, path_id
+from shared.web.dependencies import ReadSessionDep, SessionDep, caller_user_id, path_id
 from shared.web.idempotency import IdempotentRequest, idempotency_for
 from shared.web.state import components_dependency
 from todos_service.components import Components
 from todos_service.errors import NotAUser, TodoNotFound
 from todos_service.etags import parse_if_match
 from todos_service.models import IDEMPOTENCY
-from todos_service.service import TodoService
+from todos_service.service import TodoQueries, TodoService
 
 ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
 
 
-def get_todo_service(session: SessionDep, components: ComponentsDep) -> TodoService:
-    return TodoService(session=session, cursors=components.cursors)
+async def get_todo_service(session: SessionDep) -> TodoService:
+    return TodoService(session=session)
+
+
+async def get_todo_queries(session: ReadSessionDep, components: ComponentsDep) -> TodoQueries:
+    return TodoQueries(session=session, cursors=components.cursors)
 
 
 async def if_match_versions(
@@ -30,6 +34,7 @@ async def if_match_versions(
 
 
 TodoServiceDep = Annotated[TodoService, Depends(get_todo_service)]
+TodoQueriesDep = Annotated[TodoQueries, Depends(get_todo_queries)]
 # Only user accounts have todos; a malformed todo id names no todo (404, not 422).
 OwnerId = Annotated[uuid.UUID, Depends(caller_user_id(NotAUser))]
 PathTodoId = Annotated[uuid.UUID, Depends(path_id("todo_id", TodoNotFound))]

@@ -15,7 +15,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import make_metadata
 from shared.events import define_event_tables
@@ -81,15 +81,6 @@ class Todo(Base):
         DateTime(timezone=True), server_default=func.statement_timestamp()
     )
 
-    attachments: Mapped[list["TodoAttachment"]] = relationship(
-        lazy="selectin", order_by="TodoAttachment.position", viewonly=True
-    )
-
-    @property
-    def attachment_ids(self) -> list[uuid.UUID]:
-        """The attached files, in the order the client gave them."""
-        return [attachment.file_id for attachment in self.attachments]
-
 
 class KnownFile(Base):
     """The todos service's read model of file ownership, fed by `file.uploaded` and
@@ -103,7 +94,8 @@ class KnownFile(Base):
 
 
 class TodoAttachment(Base):
-    """A file attached to a todo; deleting either side detaches it."""
+    """A file attached to a todo, at its `position` in the order the client gave; deleting either
+    side detaches it."""
 
     __tablename__ = "todo_attachment"
     # Finds every todo a deleted file is attached to.

@@ -4,17 +4,55 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Label, Row, Select, delete, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events import DomainEvent, record_event
 from shared.ownership import KnownFiles
 from shared.pagination import Position
 from todos_service.models import EVENT_TABLES, KNOWN_FILES, Todo, TodoAttachment
-from todos_service.schemas import TodoFilters
+from todos_service.schemas import TodoFilters, TodoRead
 
 PRODUCER = "todos"
+
+# What a client reads of a todo, beside its attachments.
+_COLUMNS = (
+    "id",
+    "title",
+    "description",
+    "priority",
+    "completed",
+    "due_at",
+    "tags",
+    "created_at",
+    "updated_at",
+    "version",
+)
+
+
+def _attachment_ids(todo_id: ColumnElement[uuid.UUID]) -> Label[list[uuid.UUID]]:
+    """The todo's attached files in the client's order, as one column: no second SELECT."""
+    ordered = aggregate_order_by(TodoAttachment.file_id, TodoAttachment.position)
+    return (
+        select(func.coalesce(func.array_agg(ordered), array([], type_=TodoAttachment.file_id.type)))
+        .where(TodoAttachment.todo_id == todo_id)
+        .scalar_subquery()
+        .label("attachment_ids")
+    )
+
+
+def _with_attachments(page: Select[Any]) -> Select[Any]:
+    """`page` (rows of `todo`, in list order) with each row's attachments, in one statement."""
+    rows = page.subquery("page")
+    return select(*(rows.c[name] for name in _COLUMNS), _attachment_ids(rows.c.id)).order_by(
+        rows.c.created_at.desc(), rows.c.id.desc()
+    )
+
+
+def _read(row: Row[Any]) -> TodoRead:
+    # Plain rows, not ORM objects: no identity map and no unit of work on the read path.
+    return TodoRead.model_validate(row._mapping)
 
 
 def page_query(
@@ -58,13 +96,13 @@ class TodoRepository:
 
     async def get(
         self, *, todo_id: uuid.UUID, owner_id: uuid.UUID, for_update: bool = False
-    ) -> Todo | None:
+    ) -> TodoRead | None:
         """The owner's todo with its attachments, freshly read; None for anyone else's."""
         query = select(Todo).where(Todo.id == todo_id, Todo.owner_id == owner_id)
         if for_update:
             query = query.with_for_update()
-        result = await self._session.scalars(query, execution_options={"populate_existing": True})
-        return result.one_or_none()
+        row = (await self._session.execute(_with_attachments(query))).one_or_none()
+        return None if row is None else _read(row)
 
     async def update(self, *, todo_id: uuid.UUID, values: Mapping[str, Any]) -> None:
         """Set `values`, bump `version` and `updated_at`; the caller holds the row lock."""
@@ -84,10 +122,10 @@ class TodoRepository:
 
     async def list_page(
         self, *, owner_id: uuid.UUID, filters: TodoFilters, after: Position | None, limit: int
-    ) -> Sequence[Todo]:
+    ) -> Sequence[TodoRead]:
+        """One page of the owner's todos with their attachments, in one statement."""
         query = page_query(owner_id=owner_id, filters=filters, after=after, limit=limit)
-        result = await self._session.scalars(query, execution_options={"populate_existing": True})
-        return result.all()
+        return [_read(row) for row in await self._session.execute(_with_attachments(query))]
 
     async def attach(self, *, todo_id: uuid.UUID, file_ids: Sequence[uuid.UUID]) -> None:
         """Make `file_ids`, in this order, the todo's attachments."""

@@ -9,9 +9,15 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from shared.web.openapi import problems, with_headers
-from todos_service.dependencies import Idempotent, IfMatch, OwnerId, PathTodoId, TodoServiceDep
+from todos_service.dependencies import (
+    Idempotent,
+    IfMatch,
+    OwnerId,
+    PathTodoId,
+    TodoQueriesDep,
+    TodoServiceDep,
+)
 from todos_service.etags import etag
-from todos_service.models import Todo
 from todos_service.schemas import (
     Moment,
     Priority,
@@ -38,9 +44,9 @@ _IDEMPOTENCY = {
 }
 
 
-def _one(todo: Todo, response: Response) -> TodoRead:
+def _one(todo: TodoRead, response: Response) -> TodoRead:
     response.headers["ETag"] = etag(todo.version)
-    return TodoRead.model_validate(todo)
+    return todo
 
 
 @router.post(
@@ -82,7 +88,7 @@ async def create_todo(
 )
 async def list_todos(
     owner_id: OwnerId,
-    service: TodoServiceDep,
+    queries: TodoQueriesDep,
     completed: Annotated[bool | None, Query()] = None,
     priority: Annotated[Priority | None, Query()] = None,
     tag: Annotated[Tag | None, Query()] = None,
@@ -91,9 +97,8 @@ async def list_todos(
     cursor: Annotated[str | None, Query()] = None,
 ) -> TodoPage:
     filters = TodoFilters(completed=completed, priority=priority, tag=tag, due_before=due_before)
-    page = await service.list_todos(owner_id=owner_id, filters=filters, limit=limit, cursor=cursor)
-    items = [TodoRead.model_validate(todo) for todo in page.items]
-    return TodoPage(items=items, next_cursor=page.next_cursor)
+    page = await queries.list_todos(owner_id=owner_id, filters=filters, limit=limit, cursor=cursor)
+    return TodoPage(items=list(page.items), next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -102,9 +107,9 @@ async def list_todos(
     responses={**with_headers(200, ETag=ETAG), **problems(403, 404, codes=_NOT_A_USER)},
 )
 async def get_todo(
-    owner_id: OwnerId, todo_id: PathTodoId, service: TodoServiceDep, response: Response
+    owner_id: OwnerId, todo_id: PathTodoId, queries: TodoQueriesDep, response: Response
 ) -> TodoRead:
-    return _one(await service.get_todo(owner_id=owner_id, todo_id=todo_id), response)
+    return _one(await queries.get_todo(owner_id=owner_id, todo_id=todo_id), response)
 
 
 @router.patch(

@@ -9,23 +9,52 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts import TodoCreated, TodoDeleted, TodoUpdated
 from shared.pagination import CursorCodec, Page, Position, paginate
 from todos_service.errors import InvalidAttachment, TodoNotFound, VersionMismatch
-from todos_service.models import Todo
 from todos_service.repository import KnownFileRepository, TodoRepository
-from todos_service.schemas import TodoCreate, TodoFilters, TodoUpdate
+from todos_service.schemas import TodoCreate, TodoFilters, TodoRead, TodoUpdate
 
 ATTACHMENTS = "attachment_ids"
 
 
-class TodoService:
-    """Creates, reads, edits and deletes a user's todos; events leave through the outbox."""
+class TodoQueries:
+    """Reads a user's todos: each query is one statement, so it needs no transaction."""
 
     def __init__(self, *, session: AsyncSession, cursors: CursorCodec) -> None:
-        self._session = session
         self._cursors = cursors
+        self._todos = TodoRepository(session=session)
+
+    async def get_todo(self, *, owner_id: uuid.UUID, todo_id: uuid.UUID) -> TodoRead:
+        """The caller's own todo; anyone else's is not found, never forbidden."""
+        todo = await self._todos.get(todo_id=todo_id, owner_id=owner_id)
+        if todo is None:
+            raise TodoNotFound()
+        return todo
+
+    async def list_todos(
+        self, *, owner_id: uuid.UUID, filters: TodoFilters, limit: int, cursor: str | None
+    ) -> Page[TodoRead]:
+        """Newest first by (created_at, id), strictly after the cursor's row: no overlap, no shift.
+
+        A cursor is valid only with the filters it was issued for."""
+
+        async def fetch(after: Position | None, count: int) -> Sequence[TodoRead]:
+            return await self._todos.list_page(
+                owner_id=owner_id, filters=filters, after=after, limit=count
+            )
+
+        return await paginate(
+            fetch, cursors=self._cursors, cursor=cursor, limit=limit, scope=repr(filters)
+        )
+
+
+class TodoService:
+    """Creates, edits and deletes a user's todos; events leave through the outbox."""
+
+    def __init__(self, *, session: AsyncSession) -> None:
+        self._session = session
         self._todos = TodoRepository(session=session)
         self._files = KnownFileRepository(session=session)
 
-    async def create_todo(self, *, owner_id: uuid.UUID, new: TodoCreate) -> Todo:
+    async def create_todo(self, *, owner_id: uuid.UUID, new: TodoCreate) -> TodoRead:
         """Only the owner's live files attach; a todo starts at version 1, with `todo.created`."""
         refused = await self._lock_attachable(owner_id=owner_id, file_ids=new.attachment_ids)
         if refused:
@@ -45,26 +74,6 @@ class TodoService:
         await self._session.commit()
         return todo
 
-    async def get_todo(self, *, owner_id: uuid.UUID, todo_id: uuid.UUID) -> Todo:
-        """The caller's own todo; anyone else's is not found, never forbidden."""
-        return await self._load(todo_id=todo_id, owner_id=owner_id)
-
-    async def list_todos(
-        self, *, owner_id: uuid.UUID, filters: TodoFilters, limit: int, cursor: str | None
-    ) -> Page[Todo]:
-        """Newest first by (created_at, id), strictly after the cursor's row: no overlap, no shift.
-
-        A cursor is valid only with the filters it was issued for."""
-
-        async def fetch(after: Position | None, count: int) -> Sequence[Todo]:
-            return await self._todos.list_page(
-                owner_id=owner_id, filters=filters, after=after, limit=count
-            )
-
-        return await paginate(
-            fetch, cursors=self._cursors, cursor=cursor, limit=limit, scope=repr(filters)
-        )
-
     async def update_todo(
         self,
         *,
@@ -72,7 +81,7 @@ class TodoService:
         todo_id: uuid.UUID,
         update: TodoUpdate,
         if_match: Set[int] | None,
-    ) -> Todo:
+    ) -> TodoRead:
         """Sent fields change at an `if_match` version; a real change bumps it, with `todo.updated`."""
         sent: dict[str, Any] = {name: getattr(update, name) for name in update.model_fields_set}
         refused = None
@@ -110,7 +119,7 @@ class TodoService:
         await self._todos.record(event=TodoDeleted(todo_id=todo_id, owner_id=owner_id))
         await self._session.commit()
 
-    async def _load(self, *, todo_id: uuid.UUID, owner_id: uuid.UUID) -> Todo:
+    async def _load(self, *, todo_id: uuid.UUID, owner_id: uuid.UUID) -> TodoRead:
         todo = await self._todos.get(todo_id=todo_id, owner_id=owner_id)
         if todo is None:
             raise TodoNotFound()
@@ -118,7 +127,7 @@ class TodoService:
 
     async def _lock(
         self, *, todo_id: uuid.UUID, owner_id: uuid.UUID, if_match: Set[int] | None
-    ) -> Todo:
+    ) -> TodoRead:
         """The owner's todo, row-locked until commit, at an `if_match` version (else 404, 412)."""
         # Concurrent writers with one ETag queue on the lock; all but the first see a new version.
         todo = await self._todos.get(todo_id=todo_id, owner_id=owner_id, for_update=True)

@@ -16,7 +16,7 @@ from users_service.service import ProfileService
 ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
 
 
-def get_profile_service(session: SessionDep, components: ComponentsDep) -> ProfileService:
+async def get_profile_service(session: SessionDep, components: ComponentsDep) -> ProfileService:
     return ProfileService(session=session, cursors=components.cursors)
 
 

@@ -50,7 +50,7 @@ class InvalidAccessToken(Unauthorized):
     code = "invalid_token"
 
 
-def get_verifier(runtime: Annotated[Runtime, Depends(get_runtime)]) -> TokenVerifier:
+async def get_verifier(runtime: Annotated[Runtime, Depends(get_runtime)]) -> TokenVerifier:
     """The process's token verifier (tests of the glue alone override this dependency)."""
     return runtime.verifier
 

@@ -26,10 +26,19 @@ async def get_session(
         yield session
 
 
+async def get_read_session(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> AsyncIterator[AsyncSession]:
+    """A session for a request that only reads, one statement at a time, outside a transaction."""
+    async with runtime.reads() as session:
+        yield session
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 
 
-def no_store(response: Response) -> None:
+async def no_store(response: Response) -> None:
     """For answers with personal data or credentials: no cache keeps them (RFC 9111 5.2.2.5).
 
     Use as `dependencies=[Depends(no_store)]` on the route."""

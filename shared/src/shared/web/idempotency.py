@@ -89,10 +89,10 @@ def _replay(stored: StoredResponse) -> JSONResponse:
     )
 
 
-def idempotency_for(table: Table) -> Callable[..., IdempotentRequest]:
+def idempotency_for(table: Table) -> Callable[..., Awaitable[IdempotentRequest]]:
     """A dependency reading the route's Idempotency-Key, kept in the service's `table`."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         session: SessionDep,
         key: Annotated[

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import ProblemError
 from shared.logs import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
+OVERLOAD_RETRY_AFTER_SECONDS = 1
+logger = logging.getLogger("shared.problems")
 
 _CODES_BY_STATUS = {
     400: "bad_request",
@@ -103,8 +107,24 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_pool_timeout(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PoolTimeout)
+    # Load, not a fault: every database connection of this replica stayed busy for the whole
+    # wait. 503 lets the gateway try the other replica (idempotent requests only), and tells a
+    # client when to come back.
+    logger.warning("database pool exhausted; answering 503")
+    return problem_response(
+        status=503,
+        code="overloaded",
+        detail="This service is busy; retry shortly.",
+        headers={"Retry-After": str(OVERLOAD_RETRY_AFTER_SECONDS)},
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Answer domain, HTTP and validation errors as problem+json (crashes: RequestContextMiddleware)."""
+    """Answer domain, HTTP and validation errors as problem+json (crashes: RequestContextMiddleware);
+    a replica out of database connections answers 503 `overloaded` with Retry-After."""
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(PoolTimeout, _on_pool_timeout)

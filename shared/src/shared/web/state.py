@@ -6,7 +6,7 @@ components. Dependencies reach them only through the functions here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -42,8 +42,8 @@ def process_state(app: FastAPI) -> ProcessState:
     return state
 
 
-def get_runtime(request: Request) -> Runtime:
-    """The process's runtime (a dependency)."""
+async def get_runtime(request: Request) -> Runtime:
+    """The process's runtime (a dependency; async, so FastAPI calls it without a thread hop)."""
     runtime = process_state(request.app).runtime
     if runtime is None:
         raise RuntimeError("the app's lifespan has not started")
@@ -58,10 +58,10 @@ def components_of(request: Request, kind: type[C]) -> C:
     return components
 
 
-def components_dependency(kind: type[C]) -> Callable[[Request], C]:
+def components_dependency(kind: type[C]) -> Callable[[Request], Awaitable[C]]:
     """A dependency giving the service's components as `kind`: `Depends(components_dependency(X))`."""
 
-    def get_components(request: Request) -> C:
+    async def get_components(request: Request) -> C:
         return components_of(request, kind)
 
     return get_components
