@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
-from sqlalchemy import MetaData, event
+import asyncpg
+from asyncpg import Record
+from sqlalchemy import MetaData, Select, event
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext import asyncio as sa_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -64,6 +69,12 @@ def build_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncS
     return async_sessionmaker(reads, expire_on_commit=False, autoflush=False)
 
 
+@functools.cache
+def _asyncpg() -> Dialect:
+    dialect: Dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+    return dialect
+
+
 def _ping_when_idle(engine: AsyncEngine) -> None:
     # pool_pre_ping costs BEGIN, a ping and ROLLBACK on every checkout. Only a connection that sat
     # idle can have been closed under us (a restart, an idle timeout); a failed ping makes the pool
@@ -83,3 +94,29 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             dbapi_connection.ping()
         except Exception as exc:
             raise DisconnectionError("an idle connection was closed") from exc
+
+
+class CompiledRead:
+    """A SELECT compiled once, run on the session's own asyncpg connection: a prepared statement
+    reused by asyncpg, with none of the ORM's or Core's per-row work (rows are asyncpg Records).
+
+    Only where no BEGIN is owed: in a read session (autocommit), or after the transaction has
+    started. Values are passed to asyncpg as they are: only types it encodes natively.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        compiled = statement.compile(dialect=_asyncpg())
+        self.sql = str(compiled)
+        self._names = tuple(compiled.positiontup or ())
+
+    async def fetch(self, session: AsyncSession, **values: Any) -> list[Record]:
+        """The rows for these bound values."""
+        connection = await (await session.connection()).get_raw_connection()
+        driver: asyncpg.Connection = connection.driver_connection
+        autocommit = getattr(connection.dbapi_connection, "autocommit", False)
+        if not (autocommit or driver.is_in_transaction()):
+            # SQLAlchemy begins lazily, at its first statement: this one would run outside
+            # the transaction the session's caller expects (and a FOR UPDATE would lock nothing).
+            raise RuntimeError("CompiledRead in a transaction that has not begun")
+        rows: list[Record] = await driver.fetch(self.sql, *(values[name] for name in self._names))
+        return rows

@@ -1,13 +1,28 @@
 """Every SQL statement of the todos service."""
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Label, Row, Select, delete, func, select, tuple_, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    Label,
+    Row,
+    Select,
+    bindparam,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import CompiledRead
 from shared.events import DomainEvent, record_event
 from shared.ownership import KnownFiles
 from shared.pagination import Position
@@ -50,9 +65,74 @@ def _with_attachments(page: Select[Any]) -> Select[Any]:
     )
 
 
-def _read(row: Row[Any]) -> TodoRead:
+def _read(row: Mapping[str, Any]) -> TodoRead:
     # Plain rows, not ORM objects: no identity map and no unit of work on the read path.
-    return TodoRead.model_validate(row._mapping)
+    return TodoRead.model_validate(dict(row))
+
+
+@functools.cache
+def _page_shape(
+    *, completed: bool, priority: bool, tag: bool, due_before: bool, after: bool
+) -> Select[Todo]:
+    """The page statement for the filters that are set, with bound parameters for the values."""
+    query = (
+        select(Todo)
+        .where(Todo.owner_id == bindparam("owner_id", type_=Todo.owner_id.type))
+        .order_by(Todo.created_at.desc(), Todo.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if completed:
+        query = query.where(Todo.completed == bindparam("completed", type_=Boolean))
+    if priority:
+        query = query.where(Todo.priority == bindparam("priority", type_=Todo.priority.type))
+    if tag:
+        query = query.where(Todo.tags.contains(bindparam("tags", type_=Todo.tags.type)))
+    if due_before:
+        query = query.where(Todo.due_at < bindparam("due_before", type_=Todo.due_at.type))
+    if after:
+        query = query.where(
+            tuple_(Todo.created_at, Todo.id)
+            < tuple_(
+                bindparam("after_created_at", type_=Todo.created_at.type),
+                bindparam("after_id", type_=Todo.id.type),
+            )
+        )
+    return query
+
+
+@functools.cache
+def _compiled_page(
+    *, completed: bool, priority: bool, tag: bool, due_before: bool, after: bool
+) -> CompiledRead:
+    shape = _page_shape(
+        completed=completed, priority=priority, tag=tag, due_before=due_before, after=after
+    )
+    return CompiledRead(_with_attachments(shape))
+
+
+def _page_values(
+    *, owner_id: uuid.UUID, filters: TodoFilters, after: Position | None, limit: int
+) -> tuple[dict[str, bool], dict[str, Any]]:
+    """Which filters are set (the statement's shape), and the values of its parameters."""
+    values: dict[str, Any] = {"owner_id": owner_id, "limit": limit}
+    if filters.completed is not None:
+        values["completed"] = filters.completed
+    if filters.priority is not None:
+        values["priority"] = filters.priority
+    if filters.tag is not None:
+        values["tags"] = [filters.tag]
+    if filters.due_before is not None:
+        values["due_before"] = filters.due_before
+    if after is not None:
+        values["after_created_at"], values["after_id"] = after
+    shape = {
+        "completed": filters.completed is not None,
+        "priority": filters.priority is not None,
+        "tag": filters.tag is not None,
+        "due_before": filters.due_before is not None,
+        "after": after is not None,
+    }
+    return shape, values
 
 
 def page_query(
@@ -63,23 +143,21 @@ def page_query(
     The owner and the equality filters lead an index in (created_at DESC, id DESC) order, and the
     position is a row comparison inside it: any page, however deep, is one short range scan.
     """
-    query = (
-        select(Todo)
-        .where(Todo.owner_id == owner_id)
-        .order_by(Todo.created_at.desc(), Todo.id.desc())
-        .limit(limit)
+    shape, values = _page_values(owner_id=owner_id, filters=filters, after=after, limit=limit)
+    return _page_shape(**shape).params(values)
+
+
+def _one_query(*, for_update: bool) -> Select[Any]:
+    query = select(Todo).where(
+        Todo.id == bindparam("todo_id", type_=Todo.id.type),
+        Todo.owner_id == bindparam("owner_id", type_=Todo.owner_id.type),
     )
-    if filters.completed is not None:
-        query = query.where(Todo.completed == filters.completed)
-    if filters.priority is not None:
-        query = query.where(Todo.priority == filters.priority)
-    if filters.tag is not None:
-        query = query.where(Todo.tags.contains([filters.tag]))
-    if filters.due_before is not None:
-        query = query.where(Todo.due_at < filters.due_before)
-    if after is not None:
-        query = query.where(tuple_(Todo.created_at, Todo.id) < tuple_(after.created_at, after.id))
-    return query
+    return _with_attachments(query.with_for_update() if for_update else query)
+
+
+@functools.cache
+def _one() -> CompiledRead:
+    return CompiledRead(_one_query(for_update=False))
 
 
 class TodoRepository:
@@ -94,15 +172,19 @@ class TodoRepository:
         await self._session.execute(insert(Todo).values(id=todo_id, owner_id=owner_id, **values))
         return todo_id
 
-    async def get(
-        self, *, todo_id: uuid.UUID, owner_id: uuid.UUID, for_update: bool = False
-    ) -> TodoRead | None:
-        """The owner's todo with its attachments, freshly read; None for anyone else's."""
-        query = select(Todo).where(Todo.id == todo_id, Todo.owner_id == owner_id)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self._session.execute(_with_attachments(query))).one_or_none()
-        return None if row is None else _read(row)
+    async def get(self, *, todo_id: uuid.UUID, owner_id: uuid.UUID) -> TodoRead | None:
+        """The owner's todo with its attachments, in one statement; None for anyone else's.
+
+        Outside a transaction, or in one that has begun (see `CompiledRead`)."""
+        rows = await _one().fetch(self._session, todo_id=todo_id, owner_id=owner_id)
+        return _read(rows[0]) if rows else None
+
+    async def lock(self, *, todo_id: uuid.UUID, owner_id: uuid.UUID) -> TodoRead | None:
+        """`get` through the session (which begins the transaction), the row locked until it ends."""
+        query = _one_query(for_update=True)
+        values = {"todo_id": todo_id, "owner_id": owner_id}
+        row = (await self._session.execute(query, values)).one_or_none()
+        return None if row is None else _read(row._mapping)
 
     async def update(self, *, todo_id: uuid.UUID, values: Mapping[str, Any]) -> None:
         """Set `values`, bump `version` and `updated_at`; the caller holds the row lock."""
@@ -124,8 +206,9 @@ class TodoRepository:
         self, *, owner_id: uuid.UUID, filters: TodoFilters, after: Position | None, limit: int
     ) -> Sequence[TodoRead]:
         """One page of the owner's todos with their attachments, in one statement."""
-        query = page_query(owner_id=owner_id, filters=filters, after=after, limit=limit)
-        return [_read(row) for row in await self._session.execute(_with_attachments(query))]
+        shape, values = _page_values(owner_id=owner_id, filters=filters, after=after, limit=limit)
+        rows = await _compiled_page(**shape).fetch(self._session, **values)
+        return [_read(row) for row in rows]
 
     async def attach(self, *, todo_id: uuid.UUID, file_ids: Sequence[uuid.UUID]) -> None:
         """Make `file_ids`, in this order, the todo's attachments."""

@@ -130,7 +130,7 @@ class TodoService:
     ) -> TodoRead:
         """The owner's todo, row-locked until commit, at an `if_match` version (else 404, 412)."""
         # Concurrent writers with one ETag queue on the lock; all but the first see a new version.
-        todo = await self._todos.get(todo_id=todo_id, owner_id=owner_id, for_update=True)
+        todo = await self._todos.lock(todo_id=todo_id, owner_id=owner_id)
         if todo is None:
             raise TodoNotFound()
         if if_match is not None and todo.version not in if_match:
