@@ -62,13 +62,6 @@ def build_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessio
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def build_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for single-statement reads, on the same pool: no BEGIN and no ROLLBACK around the
-    statement, so a read is one round trip. Never for a use case that writes or reads twice."""
-    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return async_sessionmaker(reads, expire_on_commit=False, autoflush=False)
-
-
 @functools.cache
 def _asyncpg() -> Dialect:
     dialect: Dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
@@ -100,8 +93,10 @@ class CompiledRead:
     """A SELECT compiled once, run on the session's own asyncpg connection: a prepared statement
     reused by asyncpg, with none of the ORM's or Core's per-row work (rows are asyncpg Records).
 
-    Only where no BEGIN is owed: in a read session (autocommit), or after the transaction has
-    started. Values are passed to asyncpg as they are: only types it encodes natively.
+    SQLAlchemy begins a transaction lazily, at its own first statement, so a read that comes first
+    runs outside any transaction: one round trip, no BEGIN and no ROLLBACK. At READ COMMITTED a
+    plain SELECT sees the same either way; a locking read (FOR UPDATE) must go through the session.
+    Values go to asyncpg as they are: only types it encodes natively.
     """
 
     def __init__(self, statement: Select[Any]) -> None:
@@ -113,10 +108,5 @@ class CompiledRead:
         """The rows for these bound values."""
         connection = await (await session.connection()).get_raw_connection()
         driver: asyncpg.Connection = connection.driver_connection
-        autocommit = getattr(connection.dbapi_connection, "autocommit", False)
-        if not (autocommit or driver.is_in_transaction()):
-            # SQLAlchemy begins lazily, at its first statement: this one would run outside
-            # the transaction the session's caller expects (and a FOR UPDATE would lock nothing).
-            raise RuntimeError("CompiledRead in a transaction that has not begun")
         rows: list[Record] = await driver.fetch(self.sql, *(values[name] for name in self._names))
         return rows

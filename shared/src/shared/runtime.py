@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from shared.db import build_engine, build_read_session_factory, build_session_factory
+from shared.db import build_engine, build_session_factory
 from shared.messaging.broker import Broker
 from shared.metrics import BROKER_CONNECTED, DB_POOL_CHECKED_OUT, DB_POOL_SIZE
 from shared.revocation import RevocationList
@@ -25,13 +25,11 @@ from shared.tokens import TokenVerifier, load_public_keys
 
 @dataclass
 class Runtime:
-    """Per-process resources; `sessions` and `reads` are swapped only by tests (to roll back)."""
+    """Per-process resources; `sessions` is swapped only by tests (to roll back)."""
 
     settings: ServiceSettings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    reads: async_sessionmaker[AsyncSession]
-    """Sessions for a single-statement read: one round trip, no transaction around it."""
     verifier: TokenVerifier
     broker: Broker
     redis: aioredis.Redis | None
@@ -49,7 +47,6 @@ async def open_runtime(settings: ServiceSettings) -> AsyncIterator[Runtime]:
         settings=settings,
         engine=engine,
         sessions=build_session_factory(engine),
-        reads=build_read_session_factory(engine),
         verifier=TokenVerifier(
             keys=load_public_keys(settings.jwt_public_keys),
             issuer=settings.jwt_issuer,

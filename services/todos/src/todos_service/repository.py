@@ -173,9 +173,7 @@ class TodoRepository:
         return todo_id
 
     async def get(self, *, todo_id: uuid.UUID, owner_id: uuid.UUID) -> TodoRead | None:
-        """The owner's todo with its attachments, in one statement; None for anyone else's.
-
-        Outside a transaction, or in one that has begun (see `CompiledRead`)."""
+        """The owner's todo with its attachments, in one statement; None for anyone else's."""
         rows = await _one().fetch(self._session, todo_id=todo_id, owner_id=owner_id)
         return _read(rows[0]) if rows else None
 

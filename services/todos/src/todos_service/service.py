@@ -16,7 +16,7 @@ ATTACHMENTS = "attachment_ids"
 
 
 class TodoQueries:
-    """Reads a user's todos: each query is one statement, so it needs no transaction."""
+    """Reads a user's todos: each read is one statement, outside any transaction."""
 
     def __init__(self, *, session: AsyncSession, cursors: CursorCodec) -> None:
         self._cursors = cursors

@@ -84,9 +84,9 @@ async def database_sessions(database_url: str) -> AsyncIterator[Sessions]:
 
 @contextlib.asynccontextmanager
 async def rolled_back(runtime: Any) -> AsyncIterator[Sessions]:
-    """Bind the app's sessions (reads too) to one transaction rolled back at the end; the
-    service's own commits become savepoints inside it, so tests never see each other's rows."""
-    original, original_reads = runtime.sessions, runtime.reads
+    """Bind the app's sessions to one transaction rolled back at the end; the service's own
+    commits become savepoints inside it, so tests never see each other's rows."""
+    original = runtime.sessions
     async with runtime.engine.connect() as connection:
         transaction = await connection.begin()
         runtime.sessions = async_sessionmaker(
@@ -95,11 +95,10 @@ async def rolled_back(runtime: Any) -> AsyncIterator[Sessions]:
             autoflush=False,
             join_transaction_mode="create_savepoint",
         )
-        runtime.reads = runtime.sessions
         try:
             yield runtime.sessions
         finally:
-            runtime.sessions, runtime.reads = original, original_reads
+            runtime.sessions = original
             await transaction.rollback()
 
 

@@ -26,16 +26,7 @@ async def get_session(
         yield session
 
 
-async def get_read_session(
-    runtime: Annotated[Runtime, Depends(get_runtime)],
-) -> AsyncIterator[AsyncSession]:
-    """A session for a request that only reads, one statement at a time, outside a transaction."""
-    async with runtime.reads() as session:
-        yield session
-
-
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 
 
 async def no_store(response: Response) -> None:
