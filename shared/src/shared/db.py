@@ -103,10 +103,14 @@ class CompiledRead:
         compiled = statement.compile(dialect=_asyncpg())
         self.sql = str(compiled)
         self._names = tuple(compiled.positiontup or ())
+        # Values written into the statement itself (a literal in a where clause).
+        self._fixed = {name: value for name, value in compiled.params.items() if value is not None}
 
     async def fetch(self, session: AsyncSession, **values: Any) -> list[Record]:
-        """The rows for these bound values."""
+        """The rows for these values of the statement's bound parameters."""
         connection = await (await session.connection()).get_raw_connection()
         driver: asyncpg.Connection = connection.driver_connection
-        rows: list[Record] = await driver.fetch(self.sql, *(values[name] for name in self._names))
+        fixed = self._fixed
+        arguments = [values[name] if name in values else fixed[name] for name in self._names]
+        rows: list[Record] = await driver.fetch(self.sql, *arguments)
         return rows

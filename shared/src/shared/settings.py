@@ -28,7 +28,7 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=5, ge=0, le=200)
     # How long a request waits for a connection before its replica answers 503 `overloaded`.
-    db_pool_timeout_seconds: float = Field(default=1.0, gt=0)
+    db_pool_timeout_seconds: float = Field(default=2.0, gt=0)
     db_statement_timeout_ms: int = Field(default=10_000, ge=0)
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"

@@ -110,8 +110,8 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
 async def _on_pool_timeout(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PoolTimeout)
     # Load, not a fault: every database connection of this replica stayed busy for the whole
-    # wait. 503 lets the gateway try the other replica (idempotent requests only), and tells a
-    # client when to come back.
+    # wait. 503 with Retry-After tells the client when to come back (the gateway passes it on
+    # rather than count it against the replica's health).
     logger.warning("database pool exhausted; answering 503")
     return problem_response(
         status=503,
