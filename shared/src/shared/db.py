@@ -13,8 +13,9 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext import asyncio as sa_asyncio
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import greenlet_spawn
 
 from shared.settings import ServiceSettings
 
@@ -107,9 +108,29 @@ class CompiledRead:
         self._fixed = {name: value for name, value in compiled.params.items() if value is not None}
 
     async def fetch(self, session: AsyncSession, **values: Any) -> list[Record]:
-        """The rows for these values of the statement's bound parameters."""
+        """The rows for these values of the statement's bound parameters, on the session's
+        connection (in its transaction, if one has begun)."""
         connection = await (await session.connection()).get_raw_connection()
-        driver: asyncpg.Connection = connection.driver_connection
+        return await self._run(connection.driver_connection, values)
+
+    async def fetch_alone(
+        self, sessions: async_sessionmaker[AsyncSession], **values: Any
+    ) -> list[Record]:
+        """The rows, on a connection checked out of the sessions' pool for this statement alone:
+        no session, and the connection is back in the pool before the response is built."""
+        bind = sessions.kw["bind"]
+        if isinstance(bind, AsyncConnection):
+            # Sessions bound to one connection (a test's transaction): read inside it.
+            connection = await bind.get_raw_connection()
+            return await self._run(connection.driver_connection, values)
+        pooled = await bind.raw_connection()
+        try:
+            return await self._run(pooled.driver_connection, values)
+        finally:
+            # Back to the pool (its reset is a no-op: no transaction was begun).
+            await greenlet_spawn(pooled.close)
+
+    async def _run(self, driver: asyncpg.Connection, values: dict[str, Any]) -> list[Record]:
         fixed = self._fixed
         arguments = [values[name] if name in values else fixed[name] for name in self._names]
         rows: list[Record] = await driver.fetch(self.sql, *arguments)

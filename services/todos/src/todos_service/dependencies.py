@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from shared.web.dependencies import SessionDep, caller_user_id, path_id
+from shared.web.dependencies import RuntimeDep, SessionDep, caller_user_id, path_id
 from shared.web.idempotency import IdempotentRequest, idempotency_for
 from shared.web.state import components_dependency
 from todos_service.components import Components
@@ -22,8 +22,9 @@ async def get_todo_service(session: SessionDep) -> TodoService:
     return TodoService(session=session)
 
 
-async def get_todo_queries(session: SessionDep, components: ComponentsDep) -> TodoQueries:
-    return TodoQueries(session=session, cursors=components.cursors)
+async def get_todo_queries(runtime: RuntimeDep, components: ComponentsDep) -> TodoQueries:
+    # The factory, looked up per request: tests swap it for one bound to their transaction.
+    return TodoQueries(sessions=runtime.sessions, cursors=components.cursors)
 
 
 async def if_match_versions(

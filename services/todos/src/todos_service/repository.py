@@ -20,7 +20,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import CompiledRead
 from shared.events import DomainEvent, record_event
@@ -160,6 +160,27 @@ def _one() -> CompiledRead:
     return CompiledRead(_one_query(for_update=False))
 
 
+class TodoReads:
+    """The todos a client reads, each in one statement on a connection of its own (no session,
+    no transaction): the connection goes back to the pool as soon as the rows are in."""
+
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def get(self, *, todo_id: uuid.UUID, owner_id: uuid.UUID) -> TodoRead | None:
+        """The owner's todo with its attachments; None for anyone else's."""
+        rows = await _one().fetch_alone(self._sessions, todo_id=todo_id, owner_id=owner_id)
+        return _read(rows[0]) if rows else None
+
+    async def list_page(
+        self, *, owner_id: uuid.UUID, filters: TodoFilters, after: Position | None, limit: int
+    ) -> Sequence[TodoRead]:
+        """One page of the owner's todos with their attachments (see `page_query`)."""
+        shape, values = _page_values(owner_id=owner_id, filters=filters, after=after, limit=limit)
+        rows = await _compiled_page(**shape).fetch_alone(self._sessions, **values)
+        return [_read(row) for row in rows]
+
+
 class TodoRepository:
     """Todos, their attachments and the outbox, in the caller's session and transaction."""
 
@@ -199,14 +220,6 @@ class TodoRepository:
     async def delete_owned_by(self, *, owner_id: uuid.UUID) -> None:
         """Delete every todo of `owner_id`, and with them their attachment rows."""
         await self._session.execute(delete(Todo).where(Todo.owner_id == owner_id))
-
-    async def list_page(
-        self, *, owner_id: uuid.UUID, filters: TodoFilters, after: Position | None, limit: int
-    ) -> Sequence[TodoRead]:
-        """One page of the owner's todos with their attachments, in one statement."""
-        shape, values = _page_values(owner_id=owner_id, filters=filters, after=after, limit=limit)
-        rows = await _compiled_page(**shape).fetch(self._session, **values)
-        return [_read(row) for row in rows]
 
     async def attach(self, *, todo_id: uuid.UUID, file_ids: Sequence[uuid.UUID]) -> None:
         """Make `file_ids`, in this order, the todo's attachments."""

@@ -4,12 +4,12 @@ import uuid
 from collections.abc import Sequence, Set
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import TodoCreated, TodoDeleted, TodoUpdated
 from shared.pagination import CursorCodec, Page, Position, paginate
 from todos_service.errors import InvalidAttachment, TodoNotFound, VersionMismatch
-from todos_service.repository import KnownFileRepository, TodoRepository
+from todos_service.repository import KnownFileRepository, TodoReads, TodoRepository
 from todos_service.schemas import TodoCreate, TodoFilters, TodoRead, TodoUpdate
 
 ATTACHMENTS = "attachment_ids"
@@ -18,9 +18,9 @@ ATTACHMENTS = "attachment_ids"
 class TodoQueries:
     """Reads a user's todos: each read is one statement, outside any transaction."""
 
-    def __init__(self, *, session: AsyncSession, cursors: CursorCodec) -> None:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], cursors: CursorCodec) -> None:
         self._cursors = cursors
-        self._todos = TodoRepository(session=session)
+        self._todos = TodoReads(sessions=sessions)
 
     async def get_todo(self, *, owner_id: uuid.UUID, todo_id: uuid.UUID) -> TodoRead:
         """The caller's own todo; anyone else's is not found, never forbidden."""

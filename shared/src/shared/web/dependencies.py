@@ -27,6 +27,7 @@ async def get_session(
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def no_store(response: Response) -> None:
