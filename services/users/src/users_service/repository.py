@@ -1,19 +1,40 @@
 """Every SQL statement of the users service."""
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.db import CompiledRead
 from shared.events import DomainEvent, record_event
 from shared.ownership import KnownFiles
 from shared.pagination import Position
 from users_service.models import EVENT_TABLES, KNOWN_FILES, Profile
+from users_service.schemas import ProfileRead
 
 PRODUCER = "users"
+
+
+@functools.cache
+def _profile_by_id() -> CompiledRead:
+    columns = [getattr(Profile, name) for name in ProfileRead.model_fields]
+    return CompiledRead(select(*columns).where(Profile.id == bindparam("user_id")))
+
+
+class ProfileReads:
+    """Profiles as clients read them, each in one statement on a connection of its own (no
+    session, no transaction)."""
+
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def get(self, *, user_id: uuid.UUID) -> ProfileRead | None:
+        rows = await _profile_by_id().fetch_alone(self._sessions, user_id=user_id)
+        return ProfileRead.model_validate(dict(rows[0])) if rows else None
 
 
 class ProfileRepository:

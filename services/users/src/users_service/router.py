@@ -10,7 +10,13 @@ from fastapi import APIRouter, Depends, Query, status
 from shared.web.auth import CurrentPrincipal
 from shared.web.dependencies import no_store
 from shared.web.openapi import problems
-from users_service.dependencies import AdminPrincipal, CurrentUserId, PathUserId, ProfileServiceDep
+from users_service.dependencies import (
+    AdminPrincipal,
+    CurrentUserId,
+    PathUserId,
+    ProfileQueriesDep,
+    ProfileServiceDep,
+)
 from users_service.schemas import ProfilePage, ProfileRead, ProfileUpdate, PublicProfileRead
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -19,8 +25,8 @@ PRIVATE = [Depends(no_store)]
 
 
 @router.get("/me", dependencies=PRIVATE, operation_id="users_me", responses=problems(404))
-async def get_my_profile(user_id: CurrentUserId, service: ProfileServiceDep) -> ProfileRead:
-    return ProfileRead.model_validate(await service.get_profile(user_id=user_id))
+async def get_my_profile(user_id: CurrentUserId, queries: ProfileQueriesDep) -> ProfileRead:
+    return await queries.get_profile(user_id=user_id)
 
 
 @router.patch(
@@ -64,9 +70,9 @@ async def list_profiles(
 
 @router.get("/{user_id}", operation_id="users_get", responses=problems(404))
 async def get_profile(
-    _caller: CurrentPrincipal, user_id: PathUserId, service: ProfileServiceDep
+    _caller: CurrentPrincipal, user_id: PathUserId, queries: ProfileQueriesDep
 ) -> PublicProfileRead:
-    return PublicProfileRead.model_validate(await service.get_profile(user_id=user_id))
+    return PublicProfileRead.model_validate(await queries.get_profile(user_id=user_id))
 
 
 @router.delete(

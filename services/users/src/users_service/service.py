@@ -3,31 +3,38 @@
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import UserDeleted, UserProfileUpdated
 from shared.pagination import CursorCodec, Page, Position, paginate
 from users_service.errors import InvalidAvatar, ProfileNotFound
 from users_service.models import Profile
-from users_service.repository import KnownFileRepository, ProfileRepository
-from users_service.schemas import ProfileUpdate
+from users_service.repository import KnownFileRepository, ProfileReads, ProfileRepository
+from users_service.schemas import ProfileRead, ProfileUpdate
+
+
+class ProfileQueries:
+    """Reads profiles: each read is one statement, outside any transaction."""
+
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._profiles = ProfileReads(sessions=sessions)
+
+    async def get_profile(self, *, user_id: uuid.UUID) -> ProfileRead:
+        """The profile of `user_id`, or ProfileNotFound."""
+        profile = await self._profiles.get(user_id=user_id)
+        if profile is None:
+            raise ProfileNotFound()
+        return profile
 
 
 class ProfileService:
-    """Creates, reads, edits and deletes profiles; events leave through the outbox."""
+    """Creates, edits, lists and deletes profiles; events leave through the outbox."""
 
     def __init__(self, *, session: AsyncSession, cursors: CursorCodec) -> None:
         self._session = session
         self._cursors = cursors
         self._profiles = ProfileRepository(session=session)
         self._files = KnownFileRepository(session=session)
-
-    async def get_profile(self, *, user_id: uuid.UUID) -> Profile:
-        """The profile of `user_id`, or ProfileNotFound."""
-        profile = await self._profiles.get(user_id=user_id)
-        if profile is None:
-            raise ProfileNotFound()
-        return profile
 
     async def update_profile(self, *, user_id: uuid.UUID, update: ProfileUpdate) -> Profile:
         """Only the fields sent change; a real change commits with its `user.profile_updated`.
