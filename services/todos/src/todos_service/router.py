@@ -19,11 +19,8 @@ from todos_service.dependencies import (
 )
 from todos_service.etags import etag
 from todos_service.schemas import (
-    Moment,
-    Priority,
-    Tag,
     TodoCreate,
-    TodoFilters,
+    TodoListParams,
     TodoPage,
     TodoRead,
     TodoUpdate,
@@ -87,17 +84,11 @@ async def create_todo(
     responses=problems(400, 403, codes=_NOT_A_USER | {400: ["invalid_cursor"]}),
 )
 async def list_todos(
-    owner_id: OwnerId,
-    queries: TodoQueriesDep,
-    completed: Annotated[bool | None, Query()] = None,
-    priority: Annotated[Priority | None, Query()] = None,
-    tag: Annotated[Tag | None, Query()] = None,
-    due_before: Annotated[Moment | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query()] = None,
+    owner_id: OwnerId, queries: TodoQueriesDep, params: Annotated[TodoListParams, Query()]
 ) -> TodoPage:
-    filters = TodoFilters(completed=completed, priority=priority, tag=tag, due_before=due_before)
-    page = await queries.list_todos(owner_id=owner_id, filters=filters, limit=limit, cursor=cursor)
+    page = await queries.list_todos(
+        owner_id=owner_id, filters=params.filters(), limit=params.limit, cursor=params.cursor
+    )
     return TodoPage(items=list(page.items), next_cursor=page.next_cursor)
 
 

@@ -131,6 +131,26 @@ class TodoRead(BaseModel):
     version: int
 
 
+class TodoListParams(BaseModel):
+    """The query of a listing: its filters, page size and cursor."""
+
+    completed: bool | None = None
+    priority: Priority | None = None
+    tag: Tag | None = None
+    due_before: Moment | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+
+    def filters(self) -> "TodoFilters":
+        """The filters of this query (what a cursor is bound to)."""
+        return TodoFilters(
+            completed=self.completed,
+            priority=self.priority,
+            tag=self.tag,
+            due_before=self.due_before,
+        )
+
+
 @dataclass(frozen=True)
 class TodoFilters:
     """What a listing keeps; every filter given must hold (None: not filtered)."""
