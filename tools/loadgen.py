@@ -18,7 +18,8 @@ _TICK_SECONDS = 1 / os.sysconf("SC_CLK_TCK")
 
 @dataclass(frozen=True)
 class Run:
-    """One wrk run: throughput, latency percentiles and everything that was not a 2xx/3xx."""
+    """One wrk run: successful answers per second, latency percentiles, and everything that was
+    not a 2xx/3xx answer (non-2xx/3xx statuses and socket errors)."""
 
     rate: float
     p50_ms: float
@@ -58,11 +59,14 @@ def parse_wrk(output: str) -> Run:
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     ):
         errors += sum(int(n) for n in socket.groups())
+    requests = int(count.group(1))
+    # Only answers that were not errors count towards the rate (a fast 502 is no service).
+    ok = max(requests - errors, 0)
     return Run(
-        rate=float(rate.group(1)),
+        rate=float(rate.group(1)) * ok / max(requests, 1),
         p50_ms=_ms(p50.group(1)),
         p99_ms=_ms(p99.group(1)),
-        requests=int(count.group(1)),
+        requests=requests,
         errors=errors,
     )
 
