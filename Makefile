@@ -44,7 +44,7 @@ fmt: $(UV) ## format and autofix
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
 
-bench: bootstrap ## requests/s through nginx: authenticated ping vs liveness (wrk, bounded)
+bench: bootstrap ## real endpoints through nginx vs a trivial FastAPI ping: table + PNG in .state/bench (wrk, bounded)
 	$(RUN) python -m tools.bench
 
 up: $(UV) ## the suite under docker compose (needs a Docker engine)
