@@ -25,8 +25,10 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
 
     database_url: PostgresDsn
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_max_overflow: int = Field(default=5, ge=0, le=200)
+    # All kept open, none overflow: an overflow connection is closed when returned to a full pool
+    # and opened again (SCRAM and all) at the next burst, which halved a replica's list rate.
+    db_pool_size: int = Field(default=15, ge=1, le=200)
+    db_max_overflow: int = Field(default=0, ge=0, le=200)
     # How long a request waits for a connection before its replica answers 503 `overloaded`.
     db_pool_timeout_seconds: float = Field(default=2.0, gt=0)
     db_statement_timeout_ms: int = Field(default=10_000, ge=0)
