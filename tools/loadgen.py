@@ -179,18 +179,21 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 
 
 class CpuMeter:
-    """CPU seconds per process group between `start()` and `stop(requests)`, per request in µs."""
+    """CPU seconds per process group over the spans between `start()` and `pause()`, and per
+    request in µs at `stop(requests)`."""
 
     def __init__(self, groups: Mapping[str, Sequence[int]]) -> None:
         self._groups = groups
         self._start: dict[str, float] = {}
+        self._spent = dict.fromkeys(groups, 0.0)
 
     def start(self) -> None:
         self._start = {name: cpu_seconds(pids) for name, pids in self._groups.items()}
 
-    def stop(self, requests: int) -> dict[str, float]:
-        per_request = {}
+    def pause(self) -> None:
         for name, pids in self._groups.items():
-            spent = cpu_seconds(pids) - self._start[name]
-            per_request[name] = spent / max(requests, 1) * 1e6
-        return per_request
+            self._spent[name] += cpu_seconds(pids) - self._start[name]
+
+    def stop(self, requests: int) -> dict[str, float]:
+        self.pause()
+        return {name: spent / max(requests, 1) * 1e6 for name, spent in self._spent.items()}
