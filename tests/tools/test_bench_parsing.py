@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tools.bench import Row
 from tools.bench_chart import table
+from tools.bench_setup import Row
 from tools.loadgen import median_run, parse_wrk, percentile
 
 REPORT = """Running 5s test @ http://127.0.0.1:8080/api/v1/todos?limit=20
