@@ -52,7 +52,8 @@ async def test_replay_sends_one_back_to_the_service_queue_only(
     broker: Broker, topology: Topology
 ) -> None:
     ids = await dead_letter(broker, topology, 3)
-    assert await dead_letters.replay(broker, topology, ids=[ids[1]], limit=100) == [ids[1]]
+    chosen = dead_letters.Selection(ids=frozenset({ids[1]}))
+    assert await dead_letters.replay(broker, topology, chosen) == [ids[1]]
     left = await dead_letters.list_dead_letters(broker, topology, limit=100)
     assert [letter.message_id for letter in left] == [ids[0], ids[2]]
     channel = await (await broker.connection()).channel()
@@ -64,9 +65,12 @@ async def test_replay_sends_one_back_to_the_service_queue_only(
     await channel.close()
 
 
-async def test_purge_drops_what_it_is_told_to(broker: Broker, topology: Topology) -> None:
+async def test_drop_deletes_what_it_is_told_to(broker: Broker, topology: Topology) -> None:
     ids = await dead_letter(broker, topology, 3)
-    assert await dead_letters.purge(broker, topology, limit=1) == [ids[0]]
-    assert await dead_letters.purge(broker, topology, ids=[ids[2]], limit=100) == [ids[2]]
+    one = dead_letters.Selection(ids=frozenset({ids[2]}))
+    assert await dead_letters.drop(broker, topology, one) == [ids[2]]
+    other_type = dead_letters.Selection(type="widget.deleted")
+    assert await dead_letters.drop(broker, topology, other_type) == []
     left = await dead_letters.list_dead_letters(broker, topology, limit=100)
-    assert [letter.message_id for letter in left] == [ids[1]]
+    assert [letter.message_id for letter in left] == ids[:2]
+    assert await dead_letters.drop(broker, topology, dead_letters.Selection()) == ids[:2]

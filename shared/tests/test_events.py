@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from shared.db import make_metadata
 from shared.events import DomainEvent, Envelope, define_event_tables, record_event
+from shared.messaging import dead_letters as dlq
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.relay import OutboxRelay
@@ -355,6 +356,49 @@ async def test_failing_handler_is_retried_with_growing_pauses_then_dead_lettered
     pauses = [min(base * 2**attempt, cap) for attempt in range(len(gaps))]
     assert all(gap >= pause for gap, pause in zip(gaps, pauses, strict=True)), (gaps, pauses)
     assert gaps[1] >= 1.25 * gaps[0], gaps
+
+
+async def test_a_dead_letter_replayed_after_the_fix_is_applied_exactly_once(
+    db: dict[str, Any], broker: Broker, topology: Topology
+) -> None:
+    fixed = False
+    applied: list[uuid.UUID] = []
+
+    async def buggy_until_fixed(session: AsyncSession, _event: Any, envelope: Envelope) -> None:
+        if not fixed:
+            raise RuntimeError("a bug in the handler")
+        await session.execute(insert(effect).values(event_id=envelope.id))
+        applied.append(envelope.id)
+
+    consumer = consumer_for(db, broker, topology, buggy_until_fixed)
+    task = await start(consumer)
+    try:
+        event = Envelope.wrap(WidgetCreated(name="poisoned"), producer="test")
+        body = event.model_dump_json().encode()
+        await publish_raw(broker, topology, body, "widget.created", message_id=str(event.id))
+
+        async def dead_lettered() -> bool:
+            found = await dlq.list_dead_letters(broker, topology, limit=10)
+            return [letter.message_id for letter in found] == [str(event.id)]
+
+        await eventually(dead_lettered, message="the event at the delivery limit, dead-lettered")
+        [letter] = await dlq.list_dead_letters(broker, topology, limit=10)
+        assert letter.reason == "delivery_limit" and letter.type == "widget.created"
+        fixed = True  # the code change, deployed
+        chosen = dlq.Selection(type="widget.created")
+        assert await dlq.replay(broker, topology, chosen) == [str(event.id)]
+        await eventually(lambda: applied == [event.id], message="the replayed event applied")
+        # A second replay finds nothing, and a redelivery of the same event changes nothing.
+        assert await dlq.replay(broker, topology, chosen) == []
+        seen = consumer.finished.count(str(event.id))
+        await publish_raw(broker, topology, body, "widget.created", message_id=str(event.id))
+        await eventually(lambda: consumer.finished.count(str(event.id)) > seen)
+    finally:
+        task.cancel()
+    assert applied == [event.id]
+    async with db["sessions"]() as session:
+        count = select(func.count()).where(effect.c.event_id == event.id)
+        assert (await session.execute(count)).scalar_one() == 1
 
 
 async def test_transient_handler_failure_recovers_without_dead_lettering(

@@ -68,15 +68,19 @@ def run_service_cli(
     api.add_argument("--port", type=int, default=8000)
     chosen.add_parser("migrate", help="apply database migrations; declare the service's queue")
     if spec.consumes:
-        dead = chosen.add_parser(
-            "dead-letters",
-            help="list, replay or purge the events the consumer gave up on",
-            description="The service's dead-letter queue: `list` shows (and keeps) them, "
-            "`replay` sends them back to the service's queue, `purge` drops them.",
+        dlq = chosen.add_parser(
+            "dlq",
+            help="the events the consumer gave up on: list, show, replay or drop them",
+            description="The service's dead-letter queue. `list` and `show` take nothing away; "
+            "`replay` sends messages back to the service's own queue (its inbox still applies "
+            "each at most once); `drop` deletes them for good, after --yes.",
         )
-        dead.add_argument("action", choices=["list", "replay", "purge"])
-        dead.add_argument("--id", action="append", default=[], help="only this message id")
-        dead.add_argument("--limit", type=int, default=100, help="at most this many")
+        dlq.add_argument("action", choices=["list", "show", "replay", "drop"])
+        dlq.add_argument("--id", action="append", default=[], help="this message id (repeatable)")
+        dlq.add_argument("--type", help="only messages of this event type")
+        dlq.add_argument("--all", action="store_true", help="replay or drop every message")
+        dlq.add_argument("--limit", type=int, default=100, help="list at most this many")
+        dlq.add_argument("--yes", action="store_true", help="drop without asking")
     for command in commands:
         sub = chosen.add_parser(command.name, help=command.help, description=command.help)
         for name, text in command.arguments:
@@ -97,7 +101,8 @@ def run_service_cli(
         if spec.consumes:
             asyncio.run(_declare_queue(spec, settings))
         return
-    if args.command == "dead-letters":
+    if args.command == "dlq":
+        _confirm_dlq_action(args, topology(spec, settings).dead_letter_queue)
         asyncio.run(_dead_letters(spec, settings, args))
         return
     for command in commands:
@@ -159,19 +164,33 @@ async def _declare_queue(spec: ServiceSpec, settings: ServiceSettings) -> None:
         await broker.close()
 
 
+def _confirm_dlq_action(args: Any, queue: str) -> None:
+    """A replay or drop names what it is for; a drop is confirmed (or --yes)."""
+    if args.action in ("list", "show"):
+        return
+    if not (args.id or args.type or args.all):
+        raise SystemExit("name the messages: --id ID, --type TYPE, or --all")
+    if args.action == "drop" and not args.yes:
+        answer = input(f"drop the matching dead letters of {queue} for good? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise SystemExit("nothing dropped")
+
+
 async def _dead_letters(spec: ServiceSpec, settings: ServiceSettings, args: Any) -> None:
-    broker = Broker(settings.amqp_url, name=f"{settings.service_name}:dead-letters")
+    broker = Broker(settings.amqp_url, name=f"{settings.service_name}:dlq")
     names = topology(spec, settings)
+    chosen = dead_letters.Selection(ids=frozenset(args.id), type=args.type)
     try:
-        if args.action == "list":
+        if args.action in ("list", "show"):
             found = await dead_letters.list_dead_letters(broker, names, limit=args.limit)
+            preview = 200 if args.action == "list" else None
             for letter in found:
-                if not args.id or letter.message_id in args.id:
-                    print(json.dumps(letter.summary()))  # noqa: T201 - JSON lines for the operator
+                if chosen.matches(letter):
+                    print(json.dumps(letter.summary(preview)))  # noqa: T201 - JSON lines
             return
-        act = dead_letters.replay if args.action == "replay" else dead_letters.purge
-        done = await act(broker, names, ids=args.id, limit=args.limit)
-        logger.info("%s %d dead letters of %s", args.action, len(done), names.dead_letter_queue)
+        act = dead_letters.replay if args.action == "replay" else dead_letters.drop
+        done = await act(broker, names, chosen)
+        logger.info("%s: %d dead letters of %s", args.action, len(done), names.dead_letter_queue)
         print(json.dumps({args.action: done}))  # noqa: T201
     finally:
         await broker.close()

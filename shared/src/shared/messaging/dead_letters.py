@@ -1,6 +1,6 @@
 """Dead letters: the messages a service's consumer gave up on, to look at, replay or drop.
 
-Operators reach them as `python -m <service>_service dead-letters list|replay|purge`. Listing
+Operators reach them as `python -m <service>_service dlq list|show|replay|drop`. Listing
 takes nothing away: the messages are read unacknowledged and return, in order, when the channel
 closes. A replay sends a message to the service's own queue only (not to every subscriber of its
 routing key), with publisher confirms, and acknowledges the dead letter only after the broker
@@ -10,7 +10,7 @@ confirmed the copy; its id is kept, so the consumer's inbox still applies it at 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +32,8 @@ class DeadLetter:
     first_death_at: datetime | None
     body: bytes
 
-    def summary(self, preview: int = 200) -> dict[str, Any]:
+    def summary(self, preview: int | None = 200) -> dict[str, Any]:
+        """As JSON: the body whole, or its first `preview` bytes."""
         return {
             "message_id": self.message_id,
             "type": self.type,
@@ -41,6 +42,19 @@ class DeadLetter:
             "first_death_at": self.first_death_at.isoformat() if self.first_death_at else None,
             "body": self.body[:preview].decode("utf-8", "replace"),
         }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which dead letters an action is for: these ids, this event type, or (neither) all."""
+
+    ids: frozenset[str] = frozenset()
+    type: str | None = None
+
+    def matches(self, letter: DeadLetter) -> bool:
+        if self.ids and letter.message_id not in self.ids:
+            return False
+        return self.type is None or letter.type == self.type
 
 
 def _dead_letter(message: AbstractIncomingMessage) -> DeadLetter:
@@ -74,6 +88,10 @@ async def _dead_letter_queue(
         await channel.close()
 
 
+# How many dead letters one replay or drop looks through (a DLQ should never hold more).
+SCAN_LIMIT = 100_000
+
+
 async def _messages(queue: AbstractQueue, limit: int) -> AsyncIterator[AbstractIncomingMessage]:
     for _ in range(limit):
         message = await queue.get(no_ack=False, fail=False, timeout=5)
@@ -88,15 +106,12 @@ async def list_dead_letters(broker: Broker, topology: Topology, *, limit: int) -
         return [_dead_letter(message) async for message in _messages(queue, limit)]
 
 
-async def replay(
-    broker: Broker, topology: Topology, *, ids: Collection[str] = (), limit: int
-) -> list[str]:
-    """Send dead letters (those named by `ids`, or the first `limit`) back to the service's queue;
-    the ids replayed."""
+async def replay(broker: Broker, topology: Topology, chosen: Selection) -> list[str]:
+    """Send the chosen dead letters back to the service's queue; the ids replayed."""
     replayed: list[str] = []
     async with _dead_letter_queue(broker, topology) as (channel, queue):
-        async for message in _messages(queue, limit if not ids else 1_000_000):
-            if ids and message.message_id not in ids:
+        async for message in _messages(queue, SCAN_LIMIT):
+            if not chosen.matches(_dead_letter(message)):
                 continue  # left unacknowledged: back in the queue when the channel closes
             headers = {k: v for k, v in message.headers.items() if not k.startswith("x-")}
             copy = aio_pika.Message(
@@ -107,25 +122,19 @@ async def replay(
                 content_type=message.content_type,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             )
+            # The channel confirms publishes: the dead letter goes only once the copy is safe.
             await channel.default_exchange.publish(copy, routing_key=topology.queue)
             await message.ack()
             replayed.append(message.message_id or "")
-            if not ids and len(replayed) >= limit:
-                break
     return replayed
 
 
-async def purge(
-    broker: Broker, topology: Topology, *, ids: Collection[str] = (), limit: int
-) -> list[str]:
-    """Drop dead letters for good (those named by `ids`, or the first `limit`); the ids dropped."""
+async def drop(broker: Broker, topology: Topology, chosen: Selection) -> list[str]:
+    """Delete the chosen dead letters for good; the ids dropped."""
     dropped: list[str] = []
     async with _dead_letter_queue(broker, topology) as (_, queue):
-        async for message in _messages(queue, limit if not ids else 1_000_000):
-            if ids and message.message_id not in ids:
-                continue
-            await message.ack()
-            dropped.append(message.message_id or "")
-            if not ids and len(dropped) >= limit:
-                break
+        async for message in _messages(queue, SCAN_LIMIT):
+            if chosen.matches(_dead_letter(message)):
+                await message.ack()
+                dropped.append(message.message_id or "")
     return dropped
