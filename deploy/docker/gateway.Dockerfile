@@ -1,10 +1,14 @@
-# syntax=docker/dockerfile:1
 # The gateway: docker build -f deploy/docker/gateway.Dockerfile -t suite/gateway .
 #
 # nginx with the config rendered from gateway/nginx/nginx.conf.j2 for compose
 # (`python -m deploy.render_gateway` writes deploy/gateway/nginx.compose.conf; a test fails when
 # it is stale). Kubernetes mounts the k8s rendering from a ConfigMap and points -c at it.
-FROM nginxinc/nginx-unprivileged:1.27-alpine
+#
+# nginx >= 1.27.3: the config re-resolves upstream names (`resolve`), so the gateway follows
+# replicas as they come and go. NGINX_IMAGE is the official unprivileged image (docker-compose.yml
+# pins the same); the tests build from a stand-in with Debian unstable's nginx (tests/compose).
+ARG NGINX_IMAGE=nginxinc/nginx-unprivileged:1.28.0-alpine
+FROM ${NGINX_IMAGE}
 
 LABEL org.opencontainers.image.title="suite-gateway" \
       org.opencontainers.image.source="deploy/docker/gateway.Dockerfile"

@@ -1,11 +1,19 @@
-# syntax=docker/dockerfile:1
 # One image per service, from one file: docker build --build-arg SERVICE=todos \
 #     -f deploy/docker/service.Dockerfile -t suite/todos .   (context: the repository root)
 #
 # The same image serves (`api`, the default) and migrates (`migrate`): migrations run as their
 # own step (a one-shot container, a Kubernetes Job), never at application start.
+#
+# No `# syntax=` line: BuildKit would pull that frontend from a registry, and the built-in one of
+# Docker >= 20.10 has everything used here (RUN --mount, COPY --chmod).
+#
+# PYTHON_IMAGE is the official image; the tests build from a stand-in (tests/compose/images).
+# A build that reaches the package index only through an intercepting proxy passes that proxy's
+# CA bundle as a build secret (--secret id=ca-certificates,src=...): it is mounted for the
+# downloading steps only and stays in no layer.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-FROM python:3.11-slim-bookworm AS builder
+FROM ${PYTHON_IMAGE} AS builder
 ARG SERVICE
 # The uv that wrote uv.lock; installed from PyPI, like `make bootstrap` does.
 ARG UV_VERSION=0.13.9
@@ -14,7 +22,9 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/app/.venv
-RUN test -n "${SERVICE}" || { echo "--build-arg SERVICE=auth|users|todos|files is required" >&2; exit 1; } \
+RUN --mount=type=secret,id=ca-certificates \
+    test -n "${SERVICE}" || { echo "--build-arg SERVICE=auth|users|todos|files is required" >&2; exit 1; }; \
+    if [ -f /run/secrets/ca-certificates ]; then export PIP_CERT=/run/secrets/ca-certificates; fi \
     && pip install --no-cache-dir "uv==${UV_VERSION}"
 WORKDIR /app
 
@@ -27,19 +37,21 @@ COPY services/auth/pyproject.toml services/auth/
 COPY services/users/pyproject.toml services/users/
 COPY services/todos/pyproject.toml services/todos/
 COPY services/files/pyproject.toml services/files/
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-workspace --package "${SERVICE}-service"
+RUN --mount=type=cache,target=/root/.cache/uv --mount=type=secret,id=ca-certificates \
+    if [ -f /run/secrets/ca-certificates ]; then export SSL_CERT_FILE=/run/secrets/ca-certificates; fi \
+    && uv sync --frozen --no-dev --no-install-workspace --package "${SERVICE}-service"
 
 # Then the code: only shared and this service. Members are installed editable, so each
 # service finds its migrations beside its source (main.py: parents[2] / "migrations").
 COPY shared/ shared/
 COPY services/${SERVICE}/ services/${SERVICE}/
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --package "${SERVICE}-service" \
+RUN --mount=type=cache,target=/root/.cache/uv --mount=type=secret,id=ca-certificates \
+    if [ -f /run/secrets/ca-certificates ]; then export SSL_CERT_FILE=/run/secrets/ca-certificates; fi \
+    && uv sync --frozen --no-dev --package "${SERVICE}-service" \
     && python -m compileall -q shared/src "services/${SERVICE}/src"
 
 
-FROM python:3.11-slim-bookworm AS runtime
+FROM ${PYTHON_IMAGE} AS runtime
 ARG SERVICE
 LABEL org.opencontainers.image.title="suite-${SERVICE}" \
       org.opencontainers.image.description="The suite's ${SERVICE} service (python -m ${SERVICE}_service)" \

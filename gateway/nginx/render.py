@@ -43,6 +43,10 @@ DOCS_HTML = (
     "presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]});"
     "</script></body></html>"
 )
+# The DNS server a target's nginx asks again for the upstream names (Docker's embedded one), so
+# the gateway follows replicas as they come and go; targets absent here resolve once at start.
+RESOLVERS = {"compose": "127.0.0.11"}
+RESOLVER_VALID_S = 2
 CONTAINER_PREFIX = "/tmp"  # noqa: S108 - writable in the nginx and nginx-unprivileged images
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
@@ -168,6 +172,8 @@ def render(
             listen_host="127.0.0.1" if target == "local" else "0.0.0.0",  # noqa: S104 - in a container
             listen_port=listen_port,
             upstreams=merged,
+            resolver=RESOLVERS.get(target),
+            resolver_valid_s=RESOLVER_VALID_S,
             trusted_proxies=networks,
             paths=paths,
             openapi_file=_checked_path(openapi_file or paths["openapi"]),
