@@ -6,7 +6,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap run test test-unit test-e2e lint fmt bench up down infra-up infra-down clean
+.PHONY: help bootstrap run test test-unit test-e2e test-compose lint fmt bench up down infra-up infra-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -47,12 +47,14 @@ fmt: $(UV) ## format and autofix
 bench: bootstrap ## real endpoints through nginx vs a trivial FastAPI ping: table + PNG in .state/bench (wrk, bounded)
 	$(RUN) python -m tools.bench
 
-up: $(UV) ## the suite under docker compose (needs a Docker engine)
-	$(UV) run --frozen python -m deploy.make_secrets compose
-	docker compose up -d --build --wait
+test-compose: bootstrap ## the suite under docker compose on a private engine: built, scaled, broken on purpose
+	SUITE_COMPOSE_TESTS=1 $(RUN) pytest tests/compose -p no:cacheprovider $(PYTEST_ARGS)
 
-down: ## stop the compose suite
-	docker compose down
+up: $(UV) ## the suite under docker compose (SUITE_PRIVATE_DOCKER=1: on a private engine, started here)
+	$(UV) run --frozen python -m tools.compose up
+
+down: $(UV) ## stop the compose suite (and the private engine, if it runs)
+	$(UV) run --frozen python -m tools.compose down
 
 infra-up: bootstrap ## only PostgreSQL, Redis and RabbitMQ, in .state/local
 	$(RUN) python -m tools.infra start

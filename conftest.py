@@ -1,7 +1,10 @@
-"""Real servers for every test: testcontainers where a Docker engine answers, local processes otherwise.
+"""Real servers for every test: local processes, or testcontainers when asked for.
 
-The same fixtures serve both ways, so the same tests run on a laptop with Docker and on machines
-without one (like CI here). Each test run gets fresh databases and its own broker names.
+The same fixtures serve both ways. Local servers (tools.infra) are the default, so `make test`
+never depends on a Docker engine, even on a machine where one answers (the private engine of
+`make test-compose`, say): SUITE_TEST_SERVERS=containers opts into testcontainers, which pull
+postgres, redis and rabbitmq from a registry. Each test run gets fresh databases and its own
+broker names. tests/compose (the suite under Docker Compose) runs only under `make test-compose`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import concurrent.futures
 import contextlib
 import os
 import secrets
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -42,20 +44,13 @@ class Servers:
         infra.start_rabbitmq(self.local)
 
 
-def _docker_available() -> bool:
-    if os.environ.get("SUITE_TEST_SERVERS") == "local":
-        return False
-    try:
-        return (
-            subprocess.run(
-                ["docker", "info"],  # noqa: S607 - whichever docker the user has
-                capture_output=True,
-                timeout=5,
-            ).returncode
-            == 0
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+# Built, started and broken on purpose only when `make test-compose` asks for it.
+collect_ignore = [] if os.environ.get("SUITE_COMPOSE_TESTS") == "1" else ["tests/compose"]
+
+
+def _containers_requested() -> bool:
+    """Testcontainers only when SUITE_TEST_SERVERS=containers, never because an engine answers."""
+    return os.environ.get("SUITE_TEST_SERVERS") == "containers"
 
 
 @contextlib.contextmanager
@@ -105,7 +100,7 @@ def run_id() -> str:
 def servers(run_id: str) -> Iterator[Servers]:
     """PostgreSQL, Redis and RabbitMQ for this test session (a RabbitMQ vhost of its own)."""
     vhost = f"test-{run_id}"
-    with _containers(vhost) if _docker_available() else _local(vhost) as found:
+    with _containers(vhost) if _containers_requested() else _local(vhost) as found:
         yield found
 
 

@@ -28,8 +28,9 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from tools import docker_engine, infra
+from tools import docker_engine
 from tools.services import SERVICE_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +63,7 @@ def run(
     command: Sequence[str], env: Mapping[str, str], *, check: bool = True, quiet: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """Run a docker or compose command with `env`; output goes to the terminal unless quiet."""
-    return subprocess.run(  # noqa: S603 - the commands are built here
+    return subprocess.run(
         list(command),
         env=dict(env),
         cwd=ROOT,
@@ -91,8 +92,8 @@ def _image_exists(tag: str, env: Mapping[str, str]) -> bool:
 
 
 def _nginx_version(rootfs: Path) -> tuple[int, ...]:
-    done = subprocess.run(  # noqa: S603
-        ["chroot", str(rootfs), "nginx", "-v"],  # noqa: S607
+    done = subprocess.run(
+        ["chroot", str(rootfs), "nginx", "-v"],
         capture_output=True,
         text=True,
         check=True,
@@ -114,15 +115,15 @@ def build_base(name: str, env: Mapping[str, str]) -> None:
         if packages:
             command.append(f"--include={','.join(packages)}")
         say(f"debootstrap {suite} for {tag}")
-        subprocess.run([*command, suite, str(rootfs), DEBIAN_MIRROR], check=True)  # noqa: S603
+        subprocess.run([*command, suite, str(rootfs), DEBIAN_MIRROR], check=True)
         if name == "nginx" and _nginx_version(rootfs) < NGINX_MINIMUM:
             raise SystemExit(f"Debian {suite}'s nginx is older than 1.27.3")
         for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for path in (rootfs / leftover).glob("*"):
                 if path.is_file():
                     path.unlink()
-        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)  # noqa: S603, S607
-        subprocess.run(  # noqa: S603
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(
             [docker_engine.client(), "import", "-", tag],
             stdin=tar.stdout,
             env=dict(env),
@@ -202,7 +203,7 @@ def build_suite(env: Mapping[str, str]) -> None:
     )
 
 
-def containers(project: str, env: Mapping[str, str]) -> list[dict[str, object]]:
+def containers(project: str, env: Mapping[str, str]) -> list[dict[str, Any]]:
     """`docker inspect` of every container of the project, stopped ones included."""
     ids = run(
         [
@@ -226,14 +227,14 @@ def _pending(project: str, env: Mapping[str, str]) -> list[str]:
     waiting = []
     for container in containers(project, env):
         name = str(container["Name"]).lstrip("/")
-        status = container["State"]  # type: ignore[index]
-        if status["Status"] == "exited":  # type: ignore[index]
-            if status["ExitCode"] != 0:  # type: ignore[index]
-                raise SystemExit(f"{name} exited with {status['ExitCode']}")  # type: ignore[index]
+        status = container["State"]
+        if status["Status"] == "exited":
+            if status["ExitCode"] != 0:
+                raise SystemExit(f"{name} exited with {status['ExitCode']}")
             continue
-        health = status.get("Health", {}).get("Status")  # type: ignore[union-attr]
-        if status["Status"] != "running" or health not in (None, "healthy"):  # type: ignore[index]
-            waiting.append(f"{name} ({health or status['Status']})")  # type: ignore[index]
+        health = status.get("Health", {}).get("Status")
+        if status["Status"] != "running" or health not in (None, "healthy"):
+            waiting.append(f"{name} ({health or status['Status']})")
     return waiting
 
 
@@ -260,7 +261,7 @@ def engine_env(*, private: bool) -> dict[str, str]:
 
 def up(*, private: bool) -> None:
     env = engine_env(private=private)
-    subprocess.run([sys.executable, "-m", "deploy.make_secrets", "compose"], check=True, cwd=ROOT)  # noqa: S603
+    subprocess.run([sys.executable, "-m", "deploy.make_secrets", "compose"], check=True, cwd=ROOT)
     compose = [*compose_command(env), "-p", PROJECT, "-f", str(COMPOSE_FILE)]
     if not private and compose[-4:-3] == ["compose"]:
         run([*compose, "up", "-d", "--build", "--wait"], env)
@@ -296,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "up":
         up(private=private)
     elif args.action == "down":
+        # The private engine, whenever it runs: `make down` stops what `make up` started.
+        private = private or docker_engine.answers(docker_engine.socket_url())
         down(private=private, volumes=args.volumes)
     else:
         env = engine_env(private=private)

@@ -25,7 +25,11 @@ from pathlib import Path
 
 from tools import infra
 
-APT_PACKAGES = {"dockerd": "docker.io", "docker-compose": "docker-compose", "debootstrap": "debootstrap"}
+APT_PACKAGES = {
+    "dockerd": "docker.io",
+    "docker-compose": "docker-compose",
+    "debootstrap": "debootstrap",
+}
 # The client of Debian's docker.io, the same release as its dockerd: its `docker build` uses the
 # engine's own BuildKit. A newer client elsewhere on PATH may need the buildx plugin for that.
 PACKAGED_CLIENT = Path("/usr/bin/docker")
@@ -80,7 +84,7 @@ def ensure_packages() -> None:
     if os.geteuid() != 0:
         raise SystemExit(f"missing {', '.join(missing)}; as root: {' '.join(command)}")
     infra.say(f"installing {', '.join(missing)} (Debian packages)")
-    subprocess.run(["apt-get", "update", "-q"], check=True)  # noqa: S607
+    subprocess.run(["apt-get", "update", "-q"], check=True)
     subprocess.run(command, check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
@@ -116,7 +120,7 @@ def start() -> str:
         "--bridge=none",
     ]
     with (root / "dockerd.log").open("ab") as log:
-        subprocess.Popen(  # noqa: S603 - fixed arguments
+        subprocess.Popen(
             command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
         )
     infra.wait_for("the private Docker engine", lambda: answers(url), timeout=60)
