@@ -48,7 +48,8 @@ bench: bootstrap ## real endpoints through nginx vs a trivial FastAPI ping: tabl
 	$(RUN) python -m tools.bench
 
 test-compose: bootstrap ## the suite under docker compose on a private engine: built, scaled, broken on purpose
-	SUITE_COMPOSE_TESTS=1 $(RUN) pytest tests/compose -p no:cacheprovider $(PYTEST_ARGS)
+	@# The first test also builds every image: a longer per-test bound than the default 300 s.
+	SUITE_COMPOSE_TESTS=1 $(RUN) pytest tests/compose -p no:cacheprovider --timeout=900 $(PYTEST_ARGS)
 
 up: $(UV) ## the suite under docker compose (SUITE_PRIVATE_DOCKER=1: on a private engine, started here)
 	$(UV) run --frozen python -m tools.compose up

@@ -101,11 +101,11 @@ def _nginx_version(rootfs: Path) -> tuple[int, ...]:
     return tuple(int(part) for part in done.stderr.strip().rsplit("/", 1)[1].split("."))
 
 
-def build_base(name: str, env: Mapping[str, str]) -> None:
-    """debootstrap a minimal Debian root file system and `docker import` it, once."""
+def build_base(name: str, env: Mapping[str, str]) -> float:
+    """debootstrap a minimal Debian root file system and `docker import` it, once; seconds."""
     tag, suite, packages = BASES[name]
     if _image_exists(tag, env):
-        return
+        return 0.0
     cache = docker_engine.state() / "rootfs"
     cache.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -132,12 +132,14 @@ def build_base(name: str, env: Mapping[str, str]) -> None:
         )
         if tar.wait() != 0:
             raise SystemExit(f"tar of {rootfs} failed")
-    say(f"{tag}: debootstrap and import took {time.monotonic() - started:.0f} s")
+    seconds = time.monotonic() - started
+    say(f"{tag}: debootstrap and import took {seconds:.0f} s")
+    return seconds
 
 
 def _build(
     tag: str, context: Path, env: Mapping[str, str], *, dockerfile: Path | None = None, **args: str
-) -> None:
+) -> float:
     """`docker build` with the engine's BuildKit, on the host network, the CA bundle a secret."""
     command = [docker_engine.client(), "build", "--network", "host", "-t", tag]
     ca_bundle = ca_bundle_path()
@@ -150,8 +152,12 @@ def _build(
     for key, value in args.items():
         command += ["--build-arg", f"{key}={value}"]
     started = time.monotonic()
-    run([*command, str(context)], {**env, "DOCKER_BUILDKIT": "1"}, quiet=True)
-    say(f"{tag}: built in {time.monotonic() - started:.0f} s")
+    done = run([*command, str(context)], {**env, "DOCKER_BUILDKIT": "1"}, check=False, quiet=True)
+    if done.returncode != 0:
+        raise SystemExit(f"building {tag} failed:\n{done.stderr[-3000:]}")
+    seconds = time.monotonic() - started
+    say(f"{tag}: built in {seconds:.0f} s")
+    return seconds
 
 
 def ca_bundle_path() -> str | None:
@@ -171,21 +177,22 @@ def stand_in_env() -> dict[str, str]:
     return {variable: tag for variable, (tag, _) in STAND_INS.items()}
 
 
-def build_stand_ins(env: Mapping[str, str]) -> None:
-    """The bases and the infrastructure stand-ins (tests only: never what users run)."""
-    for name in BASES:
-        build_base(name, env)
+def build_stand_ins(env: Mapping[str, str]) -> dict[str, float]:
+    """The bases and the infrastructure stand-ins (tests only); seconds per image built."""
+    took = {BASES[name][0]: build_base(name, env) for name in BASES}
     for tag, folder in STAND_INS.values():
         if folder is not None and not _image_exists(tag, env):
-            _build(tag, IMAGES / folder, env, BASE=BASES["debian"][0])
+            took[tag] = _build(tag, IMAGES / folder, env, BASE=BASES["debian"][0])
+    return {tag: round(seconds, 1) for tag, seconds in took.items() if seconds}
 
 
-def build_suite(env: Mapping[str, str]) -> None:
-    """The four service images and the gateway, tagged as docker-compose.yml names them."""
+def build_suite(env: Mapping[str, str]) -> dict[str, float]:
+    """The four service images and the gateway, tagged as compose names them; seconds each."""
     tag = env.get("SUITE_TAG", "dev")
     python_image = env.get("SUITE_PYTHON_IMAGE", "python:3.11-slim-bookworm")
+    took = {}
     for service in SERVICE_NAMES:
-        _build(
+        took[service] = _build(
             f"suite/{service}:{tag}",
             ROOT,
             env,
@@ -194,13 +201,14 @@ def build_suite(env: Mapping[str, str]) -> None:
             PYTHON_IMAGE=python_image,
         )
     nginx_image = env.get("SUITE_NGINX_IMAGE", "nginxinc/nginx-unprivileged:1.28.0-alpine")
-    _build(
+    took["gateway"] = _build(
         f"suite/gateway:{tag}",
         ROOT,
         env,
         dockerfile=ROOT / "deploy" / "docker" / "gateway.Dockerfile",
         NGINX_IMAGE=nginx_image,
     )
+    return {name: round(seconds, 1) for name, seconds in took.items()}
 
 
 def containers(project: str, env: Mapping[str, str]) -> list[dict[str, Any]]:

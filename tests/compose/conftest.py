@@ -47,8 +47,30 @@ class Stack:
             timeout=timeout,
             check=False,
         )
-        assert done.returncode == 0, done.stdout + done.stderr
+        if done.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(args)} failed:\n{done.stderr[-1500:]}\n{self.failed_logs()}"
+            )
         return done.stdout
+
+    def failed_logs(self) -> str:
+        """The last lines of every container that exited with an error: why `up` failed."""
+        failed = [c for c in self.containers() if c["State"]["Status"] == "exited"]
+        lines = []
+        for container in failed:
+            if container["State"]["ExitCode"] != 0:
+                lines.append(f"--- {container['Name']} exited {container['State']['ExitCode']}")
+                logs = subprocess.run(
+                    [docker_engine.client(), "logs", "--tail", "25", container["Id"]],
+                    env=self.env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    timeout=30,
+                    check=False,
+                )
+                lines.append(logs.stdout)
+        return "\n".join(lines)
 
     def docker(self, *args: str, timeout: float = 120, check: bool = True) -> str:
         done = subprocess.run(
@@ -125,10 +147,10 @@ def stack() -> Iterator[Stack]:
     subprocess.run(["python", "-m", "deploy.make_secrets", "compose"], cwd=ROOT, check=True)
 
     phase = time.monotonic()
-    compose.build_stand_ins(env)
+    FIGURES["stand_in_builds_s"] = compose.build_stand_ins(env)
     FIGURES["stand_ins_s"] = round(time.monotonic() - phase, 1)
     phase = time.monotonic()
-    compose.build_suite(env)
+    FIGURES["suite_builds_s"] = compose.build_suite(env)
     FIGURES["suite_images_s"] = round(time.monotonic() - phase, 1)
 
     command = [

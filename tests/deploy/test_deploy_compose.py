@@ -142,7 +142,10 @@ def test_a_service_starts_after_its_migration_and_runs_two_replicas(
     assert migrate["command"] == ["migrate"]
     assert migrate["image"] == svc["image"]
     assert migrate["build"] == svc["build"]
-    assert svc["build"]["args"] == {"SERVICE": service}
+    assert svc["build"]["args"] == {
+        "SERVICE": service,
+        "PYTHON_IMAGE": "${SUITE_PYTHON_IMAGE:-python:3.11-slim-bookworm}",
+    }
     assert (ROOT / svc["build"]["dockerfile"]).is_file()
     assert svc["deploy"]["replicas"] == 2
     assert "/health/readiness" in " ".join(svc["healthcheck"]["test"])
@@ -280,7 +283,12 @@ def test_auth_trusts_forwarded_addresses_from_the_gateway_alone(compose: Compose
 
 def test_the_gateway_fronts_the_services_on_8080(compose: Compose) -> None:
     gateway = compose["services"]["gateway"]
-    assert gateway["ports"] == ["${SUITE_GATEWAY_PORT:-8080}:8080"]
+    # Loopback only: nothing reaches the suite from another machine unless a proxy is put there.
+    assert gateway["ports"] == ["127.0.0.1:${SUITE_GATEWAY_PORT:-8080}:8080"]
+    # The same nginx as the Dockerfile's default: >= 1.27.3 for `resolve` in upstream blocks.
+    assert gateway["build"]["args"] == {
+        "NGINX_IMAGE": "${SUITE_NGINX_IMAGE:-nginxinc/nginx-unprivileged:1.28.0-alpine}"
+    }
     assert depends_on(gateway) == {s: "service_healthy" for s in SERVICE_NAMES}
     assert gateway["build"]["dockerfile"] == "deploy/docker/gateway.Dockerfile"
 

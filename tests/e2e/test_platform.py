@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import httpx
@@ -32,7 +33,9 @@ def test_ping_is_served_by_both_replicas_with_the_token_subject(
         body = response.json()
         assert body["service"] == service and body["subject"] == "user-42"
         replicas.add(body["replica"])
-    assert replicas == {f"{service}-1", f"{service}-2"}
+    assert len(replicas) == 2
+    if not os.environ.get("E2E_BASE_URL"):
+        assert replicas == {f"{service}-1", f"{service}-2"}  # the local suite's names
 
 
 @pytest.mark.parametrize("service", SERVICE_NAMES)
@@ -106,6 +109,8 @@ def test_openapi_docs_are_served_through_the_gateway(client: httpx.Client, servi
 @pytest.mark.parametrize("service", SERVICE_NAMES)
 def test_every_replica_is_ready_and_reports_its_checks(base_url: str, service: str) -> None:
     # Probes reach replicas directly, as the kubelet does; the gateway hides them.
+    if os.environ.get("E2E_BASE_URL"):
+        pytest.skip("the local suite's replica ports; tests/compose probes inside the containers")
     for replica in (r for r in suite.replicas(2) if r.service.name == service):
         response = httpx.get(f"http://127.0.0.1:{replica.port}/health/readiness", timeout=5)
         assert response.status_code == 200, response.text
