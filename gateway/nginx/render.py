@@ -181,7 +181,9 @@ def render(
             worker_processes=worker_processes,
             worker_connections=worker_connections,
             max_fails=3,
-            fail_timeout_s=10,
+            # Where replicas come and go, a new one is refused while it boots and counted as
+            # failed: 5 s, so the gateway uses it within 10 s of it listening (tests/compose).
+            fail_timeout_s=5 if target in RESOLVERS else 10,
             upstream_keepalive=32,
             upstream_keepalive_timeout_s=upstream_keepalive_timeout_s,
             max_body_mib=max_body_mib,

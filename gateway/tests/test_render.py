@@ -79,7 +79,7 @@ def test_compose_rendering_names_services_and_passes_nginx_t(
     assert "resolver 127.0.0.11 valid=2s ipv6=off;" in text
     for service, name in zip(SERVICE_NAMES, names, strict=True):
         assert f"zone {service}_service 64k;" in text
-        assert f"server {name} resolve max_fails=3 fail_timeout=10s;" in text
+        assert f"server {name} resolve max_fails=3 fail_timeout=5s;" in text
     assert 'pid "/tmp/nginx.pid";' in text
     nginx_test(nginx_bin, prefix_dir, loopback_for_names(text, names, prefix_dir))
 
@@ -137,7 +137,7 @@ def test_upstream_blocks_keep_connections_and_retry_only_idempotent_requests(
     # Not http_503: an overloaded replica's 503 must not count towards max_fails (see the template).
     assert "proxy_next_upstream error timeout http_502 http_504;" in text
     assert "non_idempotent" not in text.replace("`non_idempotent`", "")
-    assert "proxy_next_upstream_tries 2;" in text
+    assert "proxy_next_upstream_tries 3;" in text
     assert "proxy_intercept_errors off;" in text
     assert "server_tokens off;" in text
 

