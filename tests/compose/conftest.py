@@ -123,7 +123,7 @@ class Stack:
         probe = (
             "import urllib.request, urllib.error\n"
             "try:\n"
-            "    print(urllib.request.urlopen('http://127.0.0.1:8000/health/readiness', timeout=2).status)\n"
+            "    print(urllib.request.urlopen('http://127.0.0.1:8000/health/readiness', timeout=10).status)\n"
             "except urllib.error.HTTPError as e:\n"
             "    print(e.code)\n"
             "except Exception:\n"

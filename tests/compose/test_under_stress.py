@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import secrets
 import threading
 import time
@@ -260,6 +261,12 @@ def test_a_broker_outage_of_10_s_loses_no_profile_and_no_purge(
     )
 
 
+def readiness_of(stack: Any, probes: dict[str, Any]) -> set[int]:
+    """The readiness statuses of one replica per service, asked all at once."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(probes)) as pool:
+        return set(pool.map(stack.readiness, probes.values()))
+
+
 def test_a_postgres_restart_turns_readiness_503_then_200_within_30_s(
     stack: Any, client: httpx.Client, figures: dict[str, Any]
 ) -> None:
@@ -289,7 +296,7 @@ def test_a_postgres_restart_turns_readiness_503_then_200_within_30_s(
     try:
         stack.compose("stop", "postgres")
         down_for = eventually(
-            lambda: all(stack.readiness(c) == 503 for c in probes.values()),
+            lambda: readiness_of(stack, probes) == {503},
             within=30,
             what="every service reporting readiness 503 while PostgreSQL is down",
         )
@@ -297,7 +304,7 @@ def test_a_postgres_restart_turns_readiness_503_then_200_within_30_s(
         stack.compose("start", "postgres")
         back = time.monotonic()
         eventually(
-            lambda: all(stack.readiness(c) == 200 for c in probes.values()),
+            lambda: readiness_of(stack, probes) == {200},
             within=30,
             what="every service ready again within 30 s of PostgreSQL's start",
         )

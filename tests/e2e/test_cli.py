@@ -115,7 +115,8 @@ def test_an_error_prints_the_problem_and_exits_non_zero(suite: Run) -> None:
 
 def test_an_admin_lists_the_users(suite: Run, eventually) -> None:
     name = register(suite)
-    password = (ROOT / ".state" / "local" / "admin-password").read_text().strip()
+    secret = os.environ.get("E2E_ADMIN_PASSWORD_FILE", ROOT / ".state" / "local" / "admin-password")
+    password = Path(secret).read_text().strip()
     suite("login", "admin", "--password-stdin", stdin=f"{password}\n")
     eventually(
         lambda: name in [u["username"] for u in as_json(suite("admin", "users", "--json"))],
