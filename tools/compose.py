@@ -270,8 +270,10 @@ def engine_env(*, private: bool) -> dict[str, str]:
 def up(*, private: bool) -> None:
     env = engine_env(private=private)
     subprocess.run([sys.executable, "-m", "deploy.make_secrets", "compose"], check=True, cwd=ROOT)
-    compose = [*compose_command(env), "-p", PROJECT, "-f", str(COMPOSE_FILE)]
-    if not private and compose[-4:-3] == ["compose"]:
+    tool = compose_command(env)
+    compose = [*tool, "-p", PROJECT, "-f", str(COMPOSE_FILE)]
+    if not private and tool[-1] == "compose":
+        # Compose v2 on a machine with Docker: as before, it builds and waits itself.
         run([*compose, "up", "-d", "--build", "--wait"], env)
         return
     if private:
