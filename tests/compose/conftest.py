@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -141,6 +142,16 @@ def _network_state() -> tuple[set[str], str]:
     return names, kept
 
 
+def _free_port(preferred: int) -> str:
+    """`preferred` unless something listens there (seen here: another checkout's run)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", preferred)) != 0:
+            return str(preferred)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
 def _gateway_config(path: Path) -> None:
     # The shipped compose config with the e2e tests' login limit, and nothing else changed.
     path.write_text(render.render(target="compose", auth_rate="6000r/m", auth_burst=200))
@@ -155,7 +166,10 @@ def stack() -> Iterator[Stack]:
     env = {**compose.stand_in_env(), **os.environ}
     env["DOCKER_HOST"] = docker_engine.start()
     FIGURES["engine_start_s"] = round(time.monotonic() - started, 1)
-    port = os.environ.get("SUITE_COMPOSE_TEST_PORT", "38080")
+    # Below Linux's ephemeral range (32768-60999), which outgoing connections draw from: with
+    # 38080, the published port twice failed to bind here ("address already in use") while no
+    # listener held it before or after.
+    port = os.environ.get("SUITE_COMPOSE_TEST_PORT") or _free_port(29080)
     env["SUITE_GATEWAY_PORT"] = port
     state = docker_engine.state()
     env["SUITE_COMPOSE_TEST_GATEWAY_CONF"] = str(state / "nginx.compose-test.conf")
