@@ -181,7 +181,8 @@ def test_errors_carry_the_problem(ann: SuiteClient) -> None:
 
 def admin_client(base_url: str) -> SuiteClient:
     root = Path(__file__).resolve().parents[2]
-    password = (root / ".state" / "local" / "admin-password").read_text().strip()
+    secret = os.environ.get("E2E_ADMIN_PASSWORD_FILE", root / ".state" / "local" / "admin-password")
+    password = Path(secret).read_text().strip()
     client = SuiteClient(base_url)
     client.auth_login(username="admin", password=password)
     return client
