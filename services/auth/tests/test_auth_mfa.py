@@ -128,3 +128,22 @@ async def test_turning_it_off_needs_the_password_and_a_code(client: httpx.AsyncC
         409,
         "mfa_not_set_up",
     )
+
+
+async def test_guessing_the_password_to_turn_it_off_is_throttled(client: httpx.AsyncClient) -> None:
+    _, headers, _, codes = await with_totp(client)
+    for guess in range(5):
+        wrong = await client.request(
+            "DELETE",
+            "/api/v1/auth/mfa/totp",
+            json={"password": f"guess number {guess}", "code": codes[0]},
+            headers=headers,
+        )
+        assert_problem(wrong, 401, "invalid_credentials")
+    locked = await client.request(
+        "DELETE",
+        "/api/v1/auth/mfa/totp",
+        json={"password": PASSWORD, "code": codes[0]},
+        headers=headers,
+    )
+    assert_problem(locked, 429, "too_many_attempts")

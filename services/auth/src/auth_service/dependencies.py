@@ -72,7 +72,12 @@ async def get_recovery(session: SessionDep, components: ComponentsDep) -> Passwo
 
 
 async def get_totp_service(session: SessionDep, components: ComponentsDep) -> TotpService:
-    return TotpService(session=session, passwords=components.passwords, rules=components.rules)
+    return TotpService(
+        session=session,
+        passwords=components.passwords,
+        rules=components.rules,
+        throttle=components.throttle,
+    )
 
 
 async def get_federated_sign_in(

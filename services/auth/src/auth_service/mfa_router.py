@@ -46,15 +46,15 @@ async def enable_totp(
     status_code=status.HTTP_204_NO_CONTENT,
     operation_id="auth_mfa_totp_disable",
     responses=problems(
-        400,
         404,
         409,
         422,
+        429,
         503,
         codes={
-            400: ["invalid_mfa_code"],
             401: ["invalid_credentials", "missing_token", "invalid_token"],
             409: ["mfa_not_enabled"],
+            429: ["too_many_attempts"],
             503: ["busy"],
         },
     ),

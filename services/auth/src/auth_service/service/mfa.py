@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth_service.errors import (
     InvalidCredentials,
     InvalidMfaCode,
+    LoginThrottled,
     MfaAlreadyEnabled,
     MfaNotEnabled,
     MfaNotSetUp,
@@ -21,8 +22,9 @@ from auth_service.errors import (
 from auth_service.models import Account
 from auth_service.repository import AuthRepository
 from auth_service.service.audit import ClientInfo
-from auth_service.service.hashing import Passwords
+from auth_service.service.hashing import Passwords, unless_busy
 from auth_service.service.revoking import SessionRevoker, SessionRules
+from auth_service.throttle import LoginThrottle
 from shared.errors import NotFound
 from shared.tokens import Principal
 
@@ -58,9 +60,17 @@ async def accept_second_factor(repo: AuthRepository, account: Account, code: str
 class TotpService:
     """Sets up, turns on and turns off the caller's TOTP second factor."""
 
-    def __init__(self, *, session: AsyncSession, passwords: Passwords, rules: SessionRules) -> None:
+    def __init__(
+        self,
+        *,
+        session: AsyncSession,
+        passwords: Passwords,
+        rules: SessionRules,
+        throttle: LoginThrottle,
+    ) -> None:
         self._session = session
         self._passwords = passwords
+        self._throttle = throttle
         self._repo = AuthRepository(session=session)
         self._log = SessionRevoker(repo=self._repo, rules=rules).log
 
@@ -101,14 +111,27 @@ class TotpService:
     async def disable(
         self, *, principal: Principal, password: str, code: str, client: ClientInfo | None = None
     ) -> None:
-        """Both the password and a current code (or a recovery code) are needed to turn it off."""
+        """Both the password and a current code (or a recovery code) are needed to turn it off;
+        wrong ones count in the login throttle, so this is no way around its limits."""
         account = await self._account(principal)
         if account.totp_enabled_at is None:
             raise MfaNotEnabled("Two-factor sign-in is not on.")
-        if not await self._passwords.verify(account.password_hash, password):
-            raise InvalidCredentials("The password is wrong.")
-        if not await accept_second_factor(self._repo, account, code):
-            raise InvalidMfaCode("The code is not valid.")
+        key, address = str(account.id), client.address if client else "unknown"
+        decision = await unless_busy(
+            self._throttle.check(account=key, address=address, device=None)
+        )
+        if not decision.allowed:
+            raise LoginThrottled(
+                "Too many attempts; retry later.",
+                headers={"Retry-After": str(decision.retry_after)},
+            )
+        if not await self._passwords.verify(
+            account.password_hash, password
+        ) or not await accept_second_factor(self._repo, account, code):
+            await unless_busy(
+                self._throttle.record_failure(account=key, address=address, decision=decision)
+            )
+            raise InvalidCredentials("The password or the code is wrong.")
         account.totp_secret = None
         account.totp_enabled_at = None
         account.totp_last_step = None
