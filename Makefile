@@ -6,7 +6,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap run test test-unit test-e2e test-compose lint fmt bench up down infra-up infra-down clean
+.PHONY: help deps bootstrap run test test-unit test-e2e test-compose test-chaos lint fmt bench up down infra-up infra-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -15,9 +15,10 @@ $(UV):
 	@echo "installing uv (the workspace's package manager) from PyPI"
 	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
 
-bootstrap: $(UV) ## install Python deps (uv.lock) and the OS servers (as root; else prints the command)
-	@echo "[bootstrap] Python packages from uv.lock into .venv (lists what it installs)"
+deps: $(UV) ## install the Python packages of uv.lock into .venv (lists what it installs)
 	$(UV) sync --frozen
+
+bootstrap: deps ## deps, and the OS servers the suite runs on (as root; else prints the command)
 	$(RUN) python -m tools.infra packages
 
 run: bootstrap ## start the whole suite behind nginx on http://127.0.0.1:8080 (Ctrl-C stops it)
@@ -32,7 +33,7 @@ test-unit: bootstrap ## everything but the e2e tests
 test-e2e: bootstrap ## black-box tests through the gateway (starts the suite unless it is up)
 	$(RUN) pytest tests/e2e $(PYTEST_ARGS)
 
-lint: bootstrap ## ruff, mypy (strict) and the import contracts
+lint: deps ## ruff, mypy (strict) and the import contracts (no servers needed)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy shared/src services/*/src clients/python/src tools gateway/nginx deploy
@@ -50,6 +51,9 @@ bench: bootstrap ## real endpoints through nginx vs a trivial FastAPI ping: tabl
 test-compose: bootstrap ## the suite under docker compose on a private engine: built, scaled, broken on purpose
 	@# The first test also builds every image: a longer per-test bound than the default 300 s.
 	SUITE_COMPOSE_TESTS=1 $(RUN) pytest tests/compose -p no:cacheprovider --timeout=900 $(PYTEST_ARGS)
+
+test-chaos: bootstrap ## the local suite under faults: broker/database/Redis restarts, kills, a soak (~15 min)
+	SUITE_CHAOS_TESTS=1 $(RUN) pytest tests/chaos -p no:cacheprovider --timeout=1200 $(PYTEST_ARGS)
 
 up: $(UV) ## the suite under docker compose (SUITE_PRIVATE_DOCKER=1: on a private engine, started here)
 	$(UV) run --frozen python -m tools.compose up

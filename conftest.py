@@ -44,8 +44,11 @@ class Servers:
         infra.start_rabbitmq(self.local)
 
 
-# Built, started and broken on purpose only when `make test-compose` asks for it.
-collect_ignore = [] if os.environ.get("SUITE_COMPOSE_TESTS") == "1" else ["tests/compose"]
+# Built, started and broken on purpose only when `make test-compose` or `make test-chaos` ask.
+collect_ignore = [
+    *([] if os.environ.get("SUITE_COMPOSE_TESTS") == "1" else ["tests/compose"]),
+    *([] if os.environ.get("SUITE_CHAOS_TESTS") == "1" else ["tests/chaos"]),
+]
 
 
 def _containers_requested() -> bool:

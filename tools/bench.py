@@ -247,13 +247,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--publish", type=Path, help="also copy bench.png and table.md here")
     args = parser.parse_args(argv)
 
-    cfg = infra.InfraConfig.from_env("local")
-    gateway_port = suite.default_gateway_port()
+    layout = suite.Layout.from_env()
+    cfg, gateway_port = layout.servers, layout.gateway_port
     out = infra.state_root() / "bench"
     out.mkdir(parents=True, exist_ok=True)
     started = None
     if not infra.port_open(gateway_port):
-        started = suite.Suite(cfg, 2, gateway_port)
+        started = suite.Suite(layout, 2)
         started.start()
     try:
         load_before = Path("/proc/loadavg").read_text().strip()

@@ -57,8 +57,9 @@ class Bench:
         return {"Authorization": f"Bearer {token or self.token}"}
 
 
-def mint(private_pem: Path, issuer: str, audience: str) -> str:
-    """An access token for a random subject, signed with the local suite's development key."""
+def mint(private_pem: Path, issuer: str, audience: str, subject: str | None = None) -> str:
+    """An access token for `subject` (a random one by default), signed with the local suite's
+    development key."""
     key = serialization.load_pem_private_key(private_pem.read_bytes(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise SystemExit(f"{private_pem} is not an RSA private key")
@@ -66,7 +67,7 @@ def mint(private_pem: Path, issuer: str, audience: str) -> str:
     claims = {
         "iss": issuer,
         "aud": audience,
-        "sub": str(uuid.uuid4()),
+        "sub": subject or str(uuid.uuid4()),
         "iat": now,
         "exp": now + 3600,
         "sid": uuid.uuid4().hex,
@@ -96,7 +97,7 @@ def register(client: httpx.Client, auth: str) -> tuple[str, str]:
 
 def prepare(cfg: infra.InfraConfig, gateway_port: int, state: Path, seconds: float) -> Bench:
     """A registered bench user with 25 todos and a 1 MiB file; the processes to meter."""
-    replicas = suite.replicas(2)
+    replicas = suite.Layout.from_env().replicas(2)
     ports = {r.service.name: [x.port for x in replicas if x.service == r.service] for r in replicas}
     gateway = f"http://127.0.0.1:{gateway_port}"
     auth_direct = [f"http://127.0.0.1:{port}" for port in ports["auth"]]

@@ -443,6 +443,13 @@ def rabbitmqctl(cfg: InfraConfig, *args: str) -> None:
     _check([RABBITMQCTL, "-q", *args], env=_rabbit_env(cfg), cwd=cfg.state / "rabbitmq")
 
 
+def queue_depths(cfg: InfraConfig) -> dict[str, int]:
+    """Messages ready in each queue of the default vhost (as `rabbitmqctl list_queues` sees them)."""
+    argv = [RABBITMQCTL, "-q", "list_queues", "--no-table-headers", "name", "messages_ready"]
+    listed = _check(argv, env=_rabbit_env(cfg), cwd=cfg.state / "rabbitmq").stdout.decode()
+    return {name: int(count) for name, count in (line.split("\t") for line in listed.splitlines())}
+
+
 def add_vhost(cfg: InfraConfig, vhost: str) -> str:
     """A fresh virtual host the broker user may use fully; returns the AMQP URL for it."""
     rabbitmqctl(cfg, "add_vhost", vhost)

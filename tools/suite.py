@@ -43,16 +43,65 @@ def say(message: str) -> None:
     print(f"[suite] {message}", file=sys.stderr, flush=True)
 
 
-def smtp_port() -> int:
-    """Where the local suite's mail sink listens (auth sends its mail there)."""
-    return int(os.environ.get("SUITE_SMTP_PORT", 8025))
+@dataclass(frozen=True)
+class Layout:
+    """Where one local suite keeps its state and listens.
+
+    `make run` uses `.state/local` and the default ports; the e2e tests start their own suite in
+    `.state/e2e` with every port shifted by 1500 (`E2E`; Chromium refuses 10080, so not 2000), so they never reuse or disturb the
+    suite a user has running. SUITE_STATE and SUITE_PORT_OFFSET choose another one.
+    """
+
+    name: str = "local"
+    offset: int = 0
+
+    @classmethod
+    def from_env(cls) -> Layout:
+        return cls(
+            os.environ.get("SUITE_STATE", "local"), int(os.environ.get("SUITE_PORT_OFFSET", 0))
+        )
+
+    def env(self) -> dict[str, str]:
+        """The variables that make `python -m tools.suite` use this layout."""
+        return {"SUITE_STATE": self.name, "SUITE_PORT_OFFSET": str(self.offset)}
+
+    def _port(self, variable: str, default: int) -> int:
+        return int(os.environ.get(variable, default)) + self.offset
+
+    @property
+    def state(self) -> Path:
+        return infra.state_root() / self.name
+
+    @property
+    def servers(self) -> infra.InfraConfig:
+        return infra.InfraConfig.from_env(self.name, self.offset)
+
+    @property
+    def gateway_port(self) -> int:
+        return self._port("SUITE_GATEWAY_PORT", 8080)
+
+    @property
+    def smtp_port(self) -> int:
+        """Where the suite's mail sink listens (auth sends its mail there)."""
+        return self._port("SUITE_SMTP_PORT", 8025)
+
+    @property
+    def oidc_port(self) -> int | None:
+        """With SUITE_OIDC=1 the suite runs a development OpenID provider here."""
+        if os.environ.get("SUITE_OIDC") != "1":
+            return None
+        return self._port("SUITE_OIDC_PORT", 8090)
+
+    def replicas(self, count: int) -> list[Replica]:
+        base = self._port("SUITE_SERVICE_BASE_PORT", DEFAULT_BASE_PORT)
+        return [
+            Replica(service, index, service.local_port(index, base))
+            for service in SERVICES
+            for index in range(1, count + 1)
+        ]
 
 
-def oidc_port() -> int | None:
-    """With SUITE_OIDC=1 the local suite runs a development OpenID provider here."""
-    if os.environ.get("SUITE_OIDC") != "1":
-        return None
-    return int(os.environ.get("SUITE_OIDC_PORT", 8090))
+E2E = Layout("e2e", 1500)
 
 
 # The development provider's users (any password works on its login page).
@@ -62,12 +111,12 @@ OIDC_ACCOUNTS = {
 }
 
 
-def oidc_settings(cfg: infra.InfraConfig) -> dict[str, str]:
+def oidc_settings(layout: Layout) -> dict[str, str]:
     """Auth's provider "local" (the development one), and the secret it shares with it."""
-    port = oidc_port()
+    port = layout.oidc_port
     if port is None:
         return {}
-    secret = cfg.state / "oidc-client-secret"
+    secret = layout.state / "oidc-client-secret"
     if not secret.exists():
         secret.write_text(secrets.token_urlsafe(24))
         secret.chmod(0o600)
@@ -77,19 +126,6 @@ def oidc_settings(cfg: infra.InfraConfig) -> dict[str, str]:
         "client_secret_file": str(secret),
     }
     return {"OIDC_PROVIDERS": json.dumps({"local": provider})}
-
-
-def default_gateway_port() -> int:
-    return int(os.environ.get("SUITE_GATEWAY_PORT", 8080))
-
-
-def replicas(count: int) -> list[Replica]:
-    base = int(os.environ.get("SUITE_SERVICE_BASE_PORT", DEFAULT_BASE_PORT))
-    return [
-        Replica(service, index, service.local_port(index, base))
-        for service in SERVICES
-        for index in range(1, count + 1)
-    ]
 
 
 def db_password(service: str) -> str:
@@ -155,25 +191,28 @@ def ensure_keys(cfg: infra.InfraConfig) -> tuple[Path, Path]:
 
 
 def service_env(
-    cfg: infra.InfraConfig,
+    layout: Layout,
     service: Service,
     public_key: Path,
     private_key: Path,
     signer_ports: list[int] | None = None,
 ) -> dict[str, str]:
     """The environment a process of `service` runs with: ours plus its prefixed settings."""
-    return {**os.environ, **service_settings(cfg, service, public_key, private_key, signer_ports)}
+    return {
+        **os.environ,
+        **service_settings(layout, service, public_key, private_key, signer_ports),
+    }
 
 
 def service_settings(
-    cfg: infra.InfraConfig,
+    layout: Layout,
     service: Service,
     public_key: Path,
     private_key: Path,
     signer_ports: list[int] | None = None,
 ) -> dict[str, str]:
     """The service's settings in the local suite, as prefixed environment variables."""
-    name = service.name
+    name, cfg = service.name, layout.servers
     values = {
         "ENVIRONMENT": "local",
         "DATABASE_URL": f"postgresql://{name}:{db_password(name)}@127.0.0.1:{cfg.pg_port}/{name}",
@@ -189,9 +228,9 @@ def service_settings(
         values.update(admin_settings(cfg))
         # Mail goes to the local sink (.state/local/mail/*.eml); links point at the gateway.
         values["SMTP_HOST"] = "127.0.0.1"
-        values["SMTP_PORT"] = str(smtp_port())
-        values["PUBLIC_URL"] = f"http://127.0.0.1:{default_gateway_port()}"
-        values.update(oidc_settings(cfg))
+        values["SMTP_PORT"] = str(layout.smtp_port)
+        values["PUBLIC_URL"] = f"http://127.0.0.1:{layout.gateway_port}"
+        values.update(oidc_settings(layout))
     elif signer_ports:
         # Where a starting replica loads the revoked sessions from (then broadcasts keep it current).
         values["REVOCATIONS_URL"] = ",".join(
@@ -266,11 +305,13 @@ def wait_ready(waiting: dict[Process, str], timeout: float = 60.0) -> None:
 class Suite:
     """Everything `run` started, so that it stops exactly that."""
 
-    def __init__(self, cfg: infra.InfraConfig, count: int, gateway_port: int) -> None:
-        self.cfg = cfg
-        self.replicas = replicas(count)
-        self.gateway_port = gateway_port
+    def __init__(self, layout: Layout, count: int) -> None:
+        self.layout = layout
+        self.cfg = layout.servers
+        self.replicas = layout.replicas(count)
+        self.gateway_port = layout.gateway_port
         self.processes: list[Process] = []
+        self._keys: tuple[Path, Path] = (Path(), Path())  # public, private: known once started
 
     def start(self) -> None:
         infra.start(self.cfg)
@@ -280,9 +321,9 @@ class Suite:
         logs.mkdir(parents=True, exist_ok=True)
         say(f"migrating {', '.join(s.name for s in SERVICES)}")
         for service in SERVICES:
-            env = service_env(self.cfg, service, public_key, private_key)
+            env = service_env(self.layout, service, public_key, private_key)
             write_env_file(
-                self.cfg, service, service_settings(self.cfg, service, public_key, private_key)
+                self.cfg, service, service_settings(self.layout, service, public_key, private_key)
             )
             log = logs / f"{service.name}-migrate.log"
             with log.open("wb") as out:
@@ -297,33 +338,8 @@ class Suite:
         say("migrations at head")
         self._start_mailsink(logs)
         self._start_oidc_provider(logs)
-        signer_ports = [r.port for r in self.replicas if r.service.signs_tokens]
-        serving: list[Process] = []
-        for replica in self.replicas:
-            env = service_env(self.cfg, replica.service, public_key, private_key, signer_ports)
-            prefix = replica.service.env_prefix
-            env[f"{prefix}REPLICA"] = replica.name
-            if os.environ.get("SUITE_TRACES") == "1":
-                traces = self.cfg.state / "traces" / f"{replica.name}.jsonl"
-                env[f"{prefix}TRACES_FILE"] = str(traces)
-            log = logs / f"{replica.name}.log"
-            out = log.open("ab")
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    replica.service.package,
-                    "api",
-                    "--port",
-                    str(replica.port),
-                ],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            serving.append(Process(replica.name, process, log))
-        self.processes.extend(serving)
+        self._keys = (public_key, private_key)
+        serving = [self.start_replica(replica) for replica in self.replicas]
         say(f"started {len(self.replicas)} replicas; their logs: {logs}/<replica>.log")
         wait_ready(
             {
@@ -333,9 +349,48 @@ class Suite:
         )
         self._start_gateway()
 
+    def start_replica(self, replica: Replica) -> Process:
+        """Start one replica (again, after `kill`); returns at once, not waiting for readiness."""
+        public_key, private_key = self._keys
+        signer_ports = [r.port for r in self.replicas if r.service.signs_tokens]
+        env = service_env(self.layout, replica.service, public_key, private_key, signer_ports)
+        prefix = replica.service.env_prefix
+        env[f"{prefix}REPLICA"] = replica.name
+        if os.environ.get("SUITE_TRACES") == "1":
+            env[f"{prefix}TRACES_FILE"] = str(self.cfg.state / "traces" / f"{replica.name}.jsonl")
+        log = self.cfg.state / "logs" / f"{replica.name}.log"
+        popen = subprocess.Popen(
+            [sys.executable, "-m", replica.service.package, "api", "--port", str(replica.port)],
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        process = Process(replica.name, popen, log)
+        self.processes.append(process)
+        return process
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a replica, as the kernel's OOM killer or a failed node would: no drain."""
+        for process in self.processes:
+            if process.name == name and process.popen.poll() is None:
+                process.popen.kill()
+                process.popen.wait()
+                self.processes.remove(process)
+                return
+        raise LookupError(f"no running process {name}")
+
+    def restart(self, name: str) -> None:
+        """Start a killed replica again and wait until it is ready."""
+        replica = next(r for r in self.replicas if r.name == name)
+        process = self.start_replica(replica)
+        wait_ready({process: f"http://127.0.0.1:{replica.port}/health/readiness"})
+
     def _start_mailsink(self, logs: Path) -> None:
-        if infra.port_open(smtp_port()):
-            raise RuntimeError(f"port {smtp_port()} is taken: set SUITE_SMTP_PORT to a free one")
+        if infra.port_open(self.layout.smtp_port):
+            raise RuntimeError(
+                f"port {self.layout.smtp_port} is taken: set SUITE_SMTP_PORT to a free one"
+            )
         log = logs / "mailsink.log"
         folder = self.cfg.state / "mail"
         popen = subprocess.Popen(
@@ -344,7 +399,7 @@ class Suite:
                 "-m",
                 "tools.mailsink",
                 "--port",
-                str(smtp_port()),
+                str(self.layout.smtp_port),
                 "--dir",
                 str(folder),
             ],
@@ -355,15 +410,15 @@ class Suite:
         sink = Process("mailsink", popen, log)
         self.processes.append(sink)
         deadline = time.monotonic() + 20
-        while not infra.port_open(smtp_port()):
+        while not infra.port_open(self.layout.smtp_port):
             sink.check_running()
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the mail sink did not start; see {log}")
             time.sleep(0.1)
-        say(f"mail sink on :{smtp_port()}; messages in {folder}")
+        say(f"mail sink on :{self.layout.smtp_port}; messages in {folder}")
 
     def _start_oidc_provider(self, logs: Path) -> None:
-        port = oidc_port()
+        port = self.layout.oidc_port
         if port is None:
             return
         if infra.port_open(port):
@@ -431,7 +486,7 @@ class Suite:
             + "   (/health/*, /metrics: direct only)",
             f"  logs         {self.cfg.state / 'logs'}",
             f"  admin        admin / password in {self.cfg.state / 'admin-password'}",
-            f"  mail         {self.cfg.state / 'mail'}/*.eml   (SMTP :{smtp_port()})",
+            f"  mail         {self.cfg.state / 'mail'}/*.eml   (SMTP :{self.layout.smtp_port})",
             "",
             "  Ctrl-C stops everything.",
         ]
@@ -441,9 +496,8 @@ class Suite:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the whole suite locally behind nginx.")
     parser.add_argument("--replicas", type=int, default=int(os.environ.get("SUITE_REPLICAS", 2)))
-    parser.add_argument("--gateway-port", type=int, default=default_gateway_port())
     args = parser.parse_args()
-    suite = Suite(infra.InfraConfig.from_env("local"), args.replicas, args.gateway_port)
+    suite = Suite(Layout.from_env(), args.replicas)
 
     def stop_on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)

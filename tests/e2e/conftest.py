@@ -1,4 +1,4 @@
-"""The suite as a client sees it: through the gateway. Uses a running `make run`, or starts one.
+"""The suite as a client sees it: through the gateway of a suite the tests start themselves.
 
 These tests import neither the services nor `shared`: they speak HTTP only.
 """
@@ -27,11 +27,10 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from tools import suite
 
 ROOT = Path(__file__).resolve().parents[2]
-# The suite `make run` starts (SUITE_GATEWAY_PORT), unless told to test another one.
-BASE_URL = os.environ.get("E2E_BASE_URL", f"http://127.0.0.1:{suite.default_gateway_port()}")
-KEY_FILE = Path(
-    os.environ.get("E2E_JWT_PRIVATE_KEY", ROOT / ".state" / "local" / "keys" / "jwt-private.pem")
-)
+# A suite of the tests' own (.state/e2e, every port +1500), never the one `make run` serves: that
+# one has production limits and a user's data. E2E_BASE_URL tests another suite instead.
+BASE_URL = os.environ.get("E2E_BASE_URL", f"http://127.0.0.1:{suite.E2E.gateway_port}")
+KEY_FILE = Path(os.environ.get("E2E_JWT_PRIVATE_KEY", suite.E2E.state / "keys" / "jwt-private.pem"))
 ISSUER = os.environ.get("E2E_JWT_ISSUER", "https://auth.suite.local")
 AUDIENCE = os.environ.get("E2E_JWT_AUDIENCE", "suite-api")
 
@@ -80,7 +79,7 @@ def _gateway_up() -> bool:
 
 @pytest.fixture(scope="session")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The gateway of a running suite; `python -m tools.suite` is started (and stopped) if none is."""
+    """The gateway under test; the tests' own suite is started (and stopped) unless it is up."""
     if _gateway_up():
         yield BASE_URL
         return
@@ -93,10 +92,11 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # own tests show the limit works).
         env={
             **os.environ,
+            **suite.E2E.env(),
             "SUITE_READY_FILE": str(ready),
             "SUITE_AUTH_RATE": "6000r/m",
             "SUITE_AUTH_BURST": "200",
-            "SUITE_TRACES": "1",  # spans to .state/local/traces/*.jsonl, for the tracing test
+            "SUITE_TRACES": "1",  # spans to .state/e2e/traces/*.jsonl, for the tracing test
             "SUITE_OIDC": "1",  # a development OpenID provider, for the sign-in tests
             # The fuzzer asks for many password resets from 127.0.0.1: lift that budget too.
             "AUTH_MAIL_REQUESTS_PER_ADDRESS_HOUR": "100000",

@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tools import infra, suite
+
 PASSWORD = "correct horse battery staple"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -169,9 +171,7 @@ def test_same_email_registered_concurrently_makes_one_account(base_url: str) -> 
 
 
 def test_admin_lists_users_and_members_cannot(client: httpx.Client) -> None:
-    secret = Path(
-        os.environ.get("E2E_ADMIN_PASSWORD_FILE", ROOT / ".state" / "local" / "admin-password")
-    )
+    secret = Path(os.environ.get("E2E_ADMIN_PASSWORD_FILE", suite.E2E.state / "admin-password"))
     if not secret.exists():
         pytest.skip("the suite under test is not the local one")
     admin = login(client, "admin", secret.read_text().strip())
@@ -205,9 +205,8 @@ def test_bad_input_is_a_problem_never_a_500(client: httpx.Client) -> None:
 def test_user_registered_while_the_broker_is_down_gets_a_profile(
     client: httpx.Client, eventually: Callable[..., Any], never: Callable[..., None]
 ) -> None:
-    from tools import infra
 
-    cfg = infra.InfraConfig.from_env("local")
+    cfg = suite.E2E.servers
     if os.environ.get("E2E_BASE_URL") or not (cfg.state / "rabbitmq" / "supervisor.pid").exists():
         pytest.skip("stops the local suite's broker: only against the local stack")
     infra.stop_rabbitmq(cfg)
@@ -229,8 +228,9 @@ def test_user_registered_while_the_broker_is_down_gets_a_profile(
 
 
 def test_grant_admin_as_the_readme_shows_it(client: httpx.Client) -> None:
-    """`python -m auth_service --env-file .state/local/env/auth.env grant-admin <name>`."""
-    env_file = ROOT / ".state" / "local" / "env" / "auth.env"
+    """`python -m auth_service --env-file .state/local/env/auth.env grant-admin <name>`, run
+    against the tests' own suite."""
+    env_file = suite.E2E.state / "env" / "auth.env"
     if os.environ.get("E2E_BASE_URL") or not env_file.exists():
         pytest.skip("runs the operator command against the local suite only")
     account = new_user(client)

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tools.suite import E2E
+
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = Path(sys.executable).with_name("suite")  # the script the workspace installs
 PASSWORD = "correct horse battery staple"
@@ -115,7 +117,7 @@ def test_an_error_prints_the_problem_and_exits_non_zero(suite: Run) -> None:
 
 def test_an_admin_lists_the_users(suite: Run, eventually) -> None:
     name = register(suite)
-    secret = os.environ.get("E2E_ADMIN_PASSWORD_FILE", ROOT / ".state" / "local" / "admin-password")
+    secret = os.environ.get("E2E_ADMIN_PASSWORD_FILE", E2E.state / "admin-password")
     password = Path(secret).read_text().strip()
     suite("login", "admin", "--password-stdin", stdin=f"{password}\n")
     eventually(

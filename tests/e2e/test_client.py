@@ -20,7 +20,7 @@ import pyotp
 import pytest
 
 from suite_client import AsyncSuiteClient, Credentials, ProblemError, SuiteClient
-from tools import oidc_provider
+from tools import oidc_provider, suite
 
 PASSWORD = "correct horse battery staple"
 
@@ -180,8 +180,7 @@ def test_errors_carry_the_problem(ann: SuiteClient) -> None:
 
 
 def admin_client(base_url: str) -> SuiteClient:
-    root = Path(__file__).resolve().parents[2]
-    secret = os.environ.get("E2E_ADMIN_PASSWORD_FILE", root / ".state" / "local" / "admin-password")
+    secret = os.environ.get("E2E_ADMIN_PASSWORD_FILE", suite.E2E.state / "admin-password")
     password = Path(secret).read_text().strip()
     client = SuiteClient(base_url)
     client.auth_login(username="admin", password=password)

@@ -1,6 +1,6 @@
 """Email verification and password reset through the gateway, with the suite's real SMTP sink.
 
-`make run` keeps every message auth sends in .state/local/mail/*.eml (tools/mailsink.py).
+The local suite keeps every message auth sends in .state/<suite>/mail/*.eml (tools/mailsink.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import httpx
 import pytest
 
 from suite_client import ProblemError, SuiteClient
+from tools import suite
 
 ROOT = Path(__file__).resolve().parents[2]
-MAILDIR = ROOT / ".state" / "local" / "mail"
+MAILDIR = suite.E2E.state / "mail"
 PASSWORD = "correct horse battery staple"
 # The mail sink is the local suite's; a suite elsewhere (compose: E2E_BASE_URL) has none here.
 pytestmark = pytest.mark.skipif(

@@ -111,7 +111,7 @@ def test_every_replica_is_ready_and_reports_its_checks(base_url: str, service: s
     # Probes reach replicas directly, as the kubelet does; the gateway hides them.
     if os.environ.get("E2E_BASE_URL"):
         pytest.skip("the local suite's replica ports; tests/compose probes inside the containers")
-    for replica in (r for r in suite.replicas(2) if r.service.name == service):
+    for replica in (r for r in suite.E2E.replicas(2) if r.service.name == service):
         response = httpx.get(f"http://127.0.0.1:{replica.port}/health/readiness", timeout=5)
         assert response.status_code == 200, response.text
         checks = response.json()["checks"]

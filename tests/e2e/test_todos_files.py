@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tools import infra, suite
+
 PASSWORD = "correct horse battery staple"
 PROBLEM = "application/problem+json"
 
@@ -254,9 +256,8 @@ def test_oversized_uploads_are_refused_and_leave_nothing(
 def test_deleting_a_user_while_the_broker_is_down_purges_todos_and_files(
     client: httpx.Client, mint_token: Callable[..., str], eventually: Callable[..., Any]
 ) -> None:
-    from tools import infra
 
-    cfg = infra.InfraConfig.from_env("local")
+    cfg = suite.E2E.servers
     if os.environ.get("E2E_BASE_URL") or not (cfg.state / "rabbitmq" / "supervisor.pid").exists():
         pytest.skip("stops the local suite's broker: only against the local stack")
     user = signed_in(client)

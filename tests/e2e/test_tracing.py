@@ -12,8 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tools import suite
+
 ROOT = Path(__file__).resolve().parents[2]
-TRACES = ROOT / ".state" / "local" / "traces"
+TRACES = suite.E2E.state / "traces"
 PASSWORD = "correct horse battery staple"
 
 

@@ -28,6 +28,9 @@ EVENTS_CONSUMED = Counter(
 )
 BROKER_CONNECTED = Gauge("broker_connected", "1 while the AMQP connection is open")
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published")
+EVENT_ROWS_SWEPT = Counter(
+    "event_rows_swept_total", "Sent outbox and old inbox rows deleted by retention", ["table"]
+)
 OUTBOX_OLDEST_AGE = Gauge(
     "outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished outbox row"
 )

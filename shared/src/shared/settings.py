@@ -39,6 +39,9 @@ class ServiceSettings(BaseSettings):
     events_delivery_limit: int = Field(default=5, ge=1, le=100)
     publish_timeout_seconds: float = Field(default=5.0, gt=0)
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    # Sent outbox rows, and handled event ids, are deleted after these (shared.messaging.retention).
+    outbox_retention_seconds: float = Field(default=24 * 3600, gt=0)
+    inbox_retention_seconds: float = Field(default=7 * 24 * 3600, ge=3600)
     run_workers: bool = True
 
     redis_url: str | None = None

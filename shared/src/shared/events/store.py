@@ -56,6 +56,12 @@ def define_event_tables(metadata: MetaData) -> EventTables:
             "next_attempt_at",
             postgresql_where=text("published_at IS NULL"),
         ),
+        # The retention sweep finds sent rows past their time without scanning the table.
+        Index(
+            "ix_outbox_message_published",
+            "published_at",
+            postgresql_where=text("published_at IS NOT NULL"),
+        ),
     )
     inbox = Table(
         "inbox_message",
@@ -63,6 +69,7 @@ def define_event_tables(metadata: MetaData) -> EventTables:
         Column("event_id", UUID(as_uuid=True), primary_key=True),
         Column("type", String(200), nullable=False),
         Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_inbox_message_handled_at", "handled_at"),
     )
     return EventTables(outbox, inbox)
 

@@ -20,6 +20,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.backoff import Backoff
 from shared.events.envelope import DomainEvent, Envelope, UnsupportedEvent, parse_envelope
 from shared.messaging.broker import Broker, closed_signal
 from shared.messaging.topology import Topology, declare_consumer_queue
@@ -60,6 +61,7 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled; re-subscribes after broker outages."""
+        backoff = Backoff()
         while True:
             try:
                 connection = await self._broker.connection()
@@ -70,13 +72,14 @@ class EventConsumer:
                 logger.info("consuming %s", self._topology.queue)
                 closed = closed_signal(connection, channel)
                 self.consuming.set()
+                backoff.reset()
                 await self._watch_depth(queue, closed)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.warning("consumer of %s down; retrying", self._topology.queue, exc_info=True)
             self.consuming.clear()
-            await asyncio.sleep(1.0)
+            await backoff.wait()
 
     async def _watch_depth(self, queue: AbstractQueue, closed: asyncio.Event) -> None:
         """Until the channel closes, export the queue's depth (the consumer lag) every 15 s."""

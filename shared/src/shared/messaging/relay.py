@@ -21,6 +21,7 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.backoff import Backoff
 from shared.events.store import OUTBOX_CHANNEL
 from shared.messaging.broker import Broker
 from shared.messaging.topology import declare_exchange
@@ -67,13 +68,16 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish until cancelled; survives broker and database outages."""
         listener = asyncio.create_task(self._listen(), name="outbox-listen")
+        backoff = Backoff(cap=self._poll_seconds)
         try:
             while True:
                 try:
                     sent = await self.publish_pending()
                 except Exception:
                     logger.warning("outbox relay pass failed; retrying", exc_info=True)
-                    sent = 0
+                    await backoff.wait()  # a wake-up cannot help while broker or database is away
+                    continue
+                backoff.reset()
                 if sent >= self._batch_size:
                     continue  # more are waiting: no pause
                 await self._measure_backlog()
@@ -194,6 +198,7 @@ class OutboxRelay:
 
     async def _listen(self) -> None:
         """Hold a LISTEN connection; reconnect after database outages."""
+        backoff = Backoff(cap=self._poll_seconds)
         while True:
             try:
                 connection = await asyncpg.connect(self._listen_dsn, timeout=5)
@@ -201,6 +206,7 @@ class OutboxRelay:
                     lost = asyncio.Event()
                     connection.add_termination_listener(lambda _, lost=lost: lost.set())
                     await connection.add_listener(OUTBOX_CHANNEL, self._on_notify)
+                    backoff.reset()
                     self._wake.set()  # catch up on anything committed while not listening
                     await lost.wait()
                 finally:
@@ -209,7 +215,7 @@ class OutboxRelay:
                 raise
             except Exception:
                 logger.warning("outbox LISTEN connection lost; reconnecting", exc_info=True)
-                await asyncio.sleep(self._poll_seconds)
+                await backoff.wait()
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

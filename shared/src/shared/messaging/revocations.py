@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aio_pika.abc import AbstractIncomingMessage
 from pydantic import ValidationError
 
+from shared.backoff import Backoff
 from shared.contracts import SessionRevoked
 from shared.events.envelope import Envelope
 from shared.messaging.broker import Broker, closed_signal
@@ -50,6 +51,7 @@ class RevocationFeed:
                 task.cancel()
 
     async def _subscribe(self) -> None:
+        backoff = Backoff()
         while True:
             try:
                 connection = await self._broker.connection()
@@ -61,16 +63,18 @@ class RevocationFeed:
                 await queue.consume(self._on_message, no_ack=True)
                 # A broadcast sent while this replica was not subscribed is in the snapshot.
                 self._resync_now.set()
+                backoff.reset()
                 await closed_signal(connection, channel).wait()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.warning("revocation broadcasts unavailable; retrying", exc_info=True)
-            await asyncio.sleep(1.0)
+            await backoff.wait()
 
     async def _resync(self) -> None:
         if self._snapshot is None:
             return
+        backoff = Backoff()
         while True:
             try:
                 self._revocations.merge_snapshot(await self._snapshot())
@@ -78,8 +82,9 @@ class RevocationFeed:
                 raise
             except Exception as exc:
                 logger.warning("revocation snapshot failed: %s", exc)
-                await asyncio.sleep(1.0)
+                await backoff.wait()
                 continue
+            backoff.reset()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._resync_now.wait(), timeout=self._resync_seconds)
             self._resync_now.clear()

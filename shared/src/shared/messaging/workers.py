@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from shared.events.envelope import DomainEvent
 from shared.messaging.consumer import EventConsumer, Handler
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.retention import EventRetention
 from shared.messaging.revocations import RevocationFeed, Snapshot
 from shared.messaging.topology import Topology
 from shared.runtime import Runtime
@@ -46,6 +47,14 @@ def start_event_workers(
         poll_seconds=settings.outbox_poll_seconds,
     )
     runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+    retention = EventRetention(
+        session_factory=runtime.sessions,
+        outbox=spec.event_tables.outbox,
+        inbox=spec.event_tables.inbox,
+        outbox_retention_seconds=settings.outbox_retention_seconds,
+        inbox_retention_seconds=settings.inbox_retention_seconds,
+    )
+    runtime.tasks.append(asyncio.create_task(retention.run(), name="event-retention"))
     if handlers:
         consumer = EventConsumer(
             session_factory=runtime.sessions,

@@ -1,0 +1,36 @@
+"""event retention: indexes the sweep of sent outbox rows and old inbox rows uses
+
+Revision ID: 7f1a5564154c
+Revises: 8d4c2e6a1b93
+Create Date: 2026-12-01 21:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "7f1a5564154c"
+down_revision: str | None = "8d4c2e6a1b93"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_outbox_message_published",
+        "outbox_message",
+        ["published_at"],
+        unique=False,
+        postgresql_where=sa.text("published_at IS NOT NULL"),
+    )
+    op.create_index("ix_inbox_message_handled_at", "inbox_message", ["handled_at"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_inbox_message_handled_at", table_name="inbox_message")
+    op.drop_index(
+        "ix_outbox_message_published",
+        table_name="outbox_message",
+        postgresql_where=sa.text("published_at IS NOT NULL"),
+    )
