@@ -82,7 +82,7 @@ def test_a_long_mixed_load_leaks_nothing(stack: Stack, report: Callable[..., Non
                 if n % 50 == 9:  # now and then a login: the hashing pool is exercised too
                     body = {"username": people[n % len(people)]["username"], "password": PASSWORD}
                     return "login", lambda c: c.post("/api/v1/auth/login", json=body)
-                return "GET /todos/ping", lambda c: c.get("/api/v1/todos/ping")
+                return "GET /todos/ping", lambda c: c.get("/api/v1/todos/ping", headers=auth)
 
     pids = stack.pids()
     samples: dict[str, list[tuple[int, int]]] = {name: [] for name in pids}
