@@ -41,28 +41,21 @@ def test_postgres_restart_is_survived_with_problems_only(
     replicas = stack.replicas()
     timeline: dict[str, float] = {}
 
+    async def all_replicas(status: int, *, within: float) -> None:
+        what = f"every replica's readiness {status}"
+        check = lambda: all(stack.readiness(r) == status for r in replicas)  # noqa: E731
+        await asyncio.to_thread(wait_until, check, within=within, what=what, interval=0.2)
+
     async def outage(started: float) -> None:
         await asyncio.sleep(2)
         await asyncio.to_thread(stack.stop_postgres)
         timeline["stopped"] = time.monotonic() - started
-        await asyncio.to_thread(
-            wait_until,
-            lambda: all(stack.readiness(r) == 503 for r in replicas),
-            within=20,
-            what="every replica unready while PostgreSQL is down",
-            interval=0.2,
-        )
+        await all_replicas(503, within=20)
         timeline["all_unready"] = time.monotonic() - started
         await asyncio.sleep(DOWN_SECONDS)
         await asyncio.to_thread(stack.start_postgres)
         timeline["started"] = time.monotonic() - started
-        await asyncio.to_thread(
-            wait_until,
-            lambda: all(stack.readiness(r) == 200 for r in replicas),
-            within=30,
-            what="every replica ready again after PostgreSQL is back",
-            interval=0.2,
-        )
+        await all_replicas(200, within=30)
         timeline["all_ready"] = time.monotonic() - started
 
     async def scenario() -> Tally:
