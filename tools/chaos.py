@@ -234,17 +234,23 @@ async def drive_for(
     concurrency: int,
     tally: Tally,
     rate: float | None = None,
+    until: asyncio.Event | None = None,
 ) -> None:
-    """Send requests from `next_request(n)` for `seconds`, with `concurrency` workers and, when
-    `rate` is given, at most `rate` requests per second in all."""
+    """Send requests from `next_request(n)` for `seconds` (and on until `until` is set, if
+    given), with `concurrency` workers and, when `rate` is given, at most `rate` requests per
+    second in all."""
     deadline = time.monotonic() + seconds
+
+    def going(now: float) -> bool:
+        return now < deadline or (until is not None and not until.is_set())
+
     counter = iter(range(10**9))
     interval = concurrency / rate if rate else 0.0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
 
         async def worker() -> None:
-            while (now := time.monotonic()) < deadline:
+            while going(now := time.monotonic()):
                 kind, call = next_request(next(counter))
                 try:
                     tally.record(kind, await call(client))

@@ -62,7 +62,7 @@ def test_a_killed_replica_costs_no_get_and_no_half_post(
 
     kills: list[str] = []
 
-    async def killer(started: float) -> None:
+    async def killer(started: float, done: asyncio.Event) -> None:
         await asyncio.sleep(2)
         for name in KILLS:
             await asyncio.to_thread(stack.kill, name)
@@ -71,19 +71,22 @@ def test_a_killed_replica_costs_no_get_and_no_half_post(
             await asyncio.to_thread(stack.restart, name)
             kills.append(f"{time.monotonic() - started:.1f}s {name} ready again")
             await asyncio.sleep(2)
+        done.set()
 
     async def scenario() -> Tally:
-        tally = Tally()
+        tally, done = Tally(), asyncio.Event()
         started = time.monotonic()
         await asyncio.gather(
+            # At least SECONDS, and until the last killed replica has served again.
             drive_for(
                 stack.base_url,
                 next_request,
                 seconds=SECONDS,
                 concurrency=CONCURRENCY,
                 tally=tally,
+                until=done,
             ),
-            killer(started),
+            killer(started, done),
         )
         return tally
 
@@ -109,7 +112,6 @@ def test_a_killed_replica_costs_no_get_and_no_half_post(
     )
     get_failures = {k: tally.failed(k) for k in tally.statuses if k.startswith("GET")}
     assert sum(get_failures.values()) == 0, tally.describe()
-    assert len(kills) == 2 * len(KILLS)  # every kill happened within the load
     assert set(failed_posts.values()) <= {502, 503, 504}, tally.describe()
     assert not tally.not_problems, tally.not_problems[:5]
     # Created means stored once; failed means stored once or not at all, never twice.
