@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -264,6 +265,10 @@ def admin_settings(cfg: infra.InfraConfig) -> dict[str, str]:
     }
 
 
+# Each server's log under `make run` is cut back past this size.
+LOG_LIMIT_BYTES = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Process:
     """A server `run` started: what to call it, and the log to read when it fails."""
@@ -275,6 +280,19 @@ class Process:
     def check_running(self) -> None:
         if self.popen.poll() is not None:
             raise RuntimeError(f"{self.name} exited with {self.popen.returncode}; see {self.log}")
+
+    def keep_log_small(self, limit: int = LOG_LIMIT_BYTES) -> None:
+        """Past `limit`, keep the log as `<log>.1` and start it again (one generation kept).
+
+        Copy, then truncate: the server keeps its file open in append mode, so it goes on
+        writing at the new end (a bench once grew the gateway's log to 936 MB)."""
+        try:
+            if self.log.stat().st_size <= limit:
+                return
+            shutil.copyfile(self.log, self.log.with_name(self.log.name + ".1"))
+            os.truncate(self.log, 0)
+        except OSError:
+            return
 
 
 def answers(url: str) -> bool:
@@ -513,6 +531,7 @@ def main() -> None:
         while True:
             for process in suite.processes:
                 process.check_running()
+                process.keep_log_small()
             time.sleep(1)
     except KeyboardInterrupt:
         say("stopping")

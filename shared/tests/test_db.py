@@ -3,6 +3,7 @@ unseen, and a compiled read is one statement outside any transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, text
 
 import shared.db
-from shared.db import CompiledRead
+from shared.db import CompiledRead, HandoffQueue
 from shared.testing import SigningKey, assert_problem, running, runtime_of, service_settings
 from todos_service.main import create_app
 from todos_service.models import Todo
@@ -96,3 +97,46 @@ async def test_a_compiled_read_is_one_statement_outside_any_transaction(
         assert await read.fetch(session) == []
         connection = await (await session.connection()).get_raw_connection()
         assert not connection.driver_connection.is_in_transaction()
+
+
+async def test_a_returned_connection_goes_to_the_longest_waiter() -> None:
+    queue: HandoffQueue[str] = HandoffQueue()
+    first = asyncio.create_task(queue.get())
+    second = asyncio.create_task(queue.get())
+    await asyncio.sleep(0)
+
+    queue.put_nowait("a")
+    # A caller arriving now finds nothing to take: the item is already the first waiter's.
+    with pytest.raises(asyncio.QueueEmpty):
+        queue.get_nowait()
+    queue.put_nowait("b")
+
+    assert [await first, await second] == ["a", "b"]
+    queue.put_nowait("c")
+    assert queue.get_nowait() == "c"
+
+
+async def test_an_item_handed_to_a_waiter_that_timed_out_goes_to_the_next() -> None:
+    queue: HandoffQueue[str] = HandoffQueue()
+    late = asyncio.create_task(queue.get())
+    next_one = asyncio.create_task(queue.get())
+    await asyncio.sleep(0)
+
+    queue.put_nowait("a")
+    late.cancel()  # in the same turn: its timeout fired as the item arrived
+    with pytest.raises(asyncio.CancelledError):
+        await late
+
+    assert await next_one == "a"
+    assert queue.empty()
+
+
+async def test_a_waiter_that_gave_up_is_skipped() -> None:
+    queue: HandoffQueue[str] = HandoffQueue()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(queue.get(), timeout=0.01)
+
+    queue.put_nowait("a")
+
+    assert queue.qsize() == 1
+    assert await queue.get() == "a"

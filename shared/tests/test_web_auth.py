@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import httpx
@@ -17,12 +18,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from fastapi import Depends, FastAPI, Request
+from fastapi.routing import iter_route_contexts
+from fastapi.security.base import SecurityBase
 
 from shared.logs import user_id_var
 from shared.testing import asgi_client, assert_problem
 from shared.tokens import Principal, TokenVerifier, jwk_thumbprint, public_jwk
-from shared.web.auth import CurrentPrincipal, get_verifier, require_role
+from shared.web.auth import (
+    CurrentPrincipal,
+    current_principal,
+    get_verifier,
+    require_role,
+    serve_without_documentation_only,
+)
 from shared.web.problems import install_problem_handlers
+from shared.web.state import attach_state
 
 ISSUER = "https://auth.example"
 AUDIENCE = "suite"
@@ -256,3 +266,43 @@ def test_openapi_declares_the_bearer_scheme_and_the_password_login(app: FastAPI)
         {"HTTPBearer": []},
         {"OAuth2PasswordBearer": []},
     ]
+
+
+async def test_the_schemes_stay_in_the_document_but_are_not_solved_per_request(
+    signing_key: RSAPrivateKey,
+) -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+    public_key = signing_key.public_key()
+    verifier = TokenVerifier(
+        keys={jwk_thumbprint(public_key): public_key}, issuer=ISSUER, audience=AUDIENCE
+    )
+    # The verifier comes from the process state, as in a service: no dependency override.
+    attach_state(app).runtime = SimpleNamespace(verifier=verifier)  # type: ignore[assignment]
+
+    @app.get("/me")
+    async def read_me(principal: CurrentPrincipal) -> dict[str, str]:
+        return {"user_id": principal.user_id}
+
+    serve_without_documentation_only(app)
+
+    assert app.openapi()["paths"]["/me"]["get"]["security"] == [
+        {"HTTPBearer": []},
+        {"OAuth2PasswordBearer": []},
+    ]
+    assert set(app.openapi()["components"]["securitySchemes"]) == {
+        "HTTPBearer",
+        "OAuth2PasswordBearer",
+    }
+    solved = []
+    pending = [route.dependant for route in iter_route_contexts(app.routes) if route.path == "/me"]
+    while pending:
+        dependant = pending.pop()
+        solved.append(dependant.call)
+        pending.extend(dependant.dependencies)
+    assert current_principal in solved
+    assert not [call for call in solved if isinstance(call, SecurityBase)]
+    assert (await call(app, authorization=f"Bearer {mint(signing_key)}")).json() == {
+        "user_id": "user-1"
+    }
+    assert_problem(await call(app), 401, "missing_token")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import threading
 import time
@@ -261,3 +262,20 @@ def test_policy_without_username_or_email() -> None:
     check_password_policy("ziggystardust", username=None, email=None)
     with pytest.raises(WeakPassword):
         check_password_policy("qwerty123", username=None, email=None)
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="thread priorities are Linux's")
+async def test_hashing_threads_run_below_the_event_loop() -> None:
+    pool = AsyncPasswordHasher(nice=5)
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    try:
+        here = niceness()
+        loop = asyncio.get_running_loop()
+        hashing = await loop.run_in_executor(pool._executor, niceness)
+    finally:
+        pool.close()
+    assert hashing == min(here + 5, 19)
+    assert niceness() == here

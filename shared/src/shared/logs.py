@@ -14,6 +14,8 @@ from shared.telemetry import current_ids
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 user_id_var: ContextVar[str | None] = ContextVar("user_id", default=None)
 
+# One encoder for every line: `json.dumps` with options builds a new one per call.
+_ENCODE = json.JSONEncoder(default=str, separators=(",", ":")).encode
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged as a field.
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -47,11 +49,13 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, separators=(",", ":"))
+        return _ENCODE(entry)
 
 
 def configure_logging(*, service: str, replica: str, level: str = "INFO") -> None:
     """Route the root logger (and uvicorn's) to stdout as JSON lines; call once per process."""
+    # The lines carry none of these, and each costs every record a lookup.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service=service, replica=replica))
     root = logging.getLogger()

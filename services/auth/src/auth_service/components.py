@@ -71,6 +71,7 @@ async def build_components(settings: Settings, runtime: Runtime) -> AsyncIterato
             time_cost=settings.password_hash_time_cost,
         ),
         max_concurrent=settings.password_hash_concurrency,
+        nice=settings.password_hash_nice,
     )
     components = Components(
         issuer=TokenIssuer(

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
+import os
 import secrets
+import threading
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -74,7 +76,9 @@ class AsyncPasswordHasher:
     parallel); up to `max_waiting` more callers wait their turn, and any caller beyond that gets
     `Busy` at once rather than queueing without bound. The dedicated executor has exactly
     `max_concurrent` threads, so the bound holds even when a caller is cancelled mid-hash (its
-    thread finishes, and no new hash starts until it has). Call `close()` at shutdown.
+    thread finishes, and no new hash starts until it has). The threads run `nice` steps below the
+    process: a login storm uses the CPU nobody else wants, and never starves the requests of this
+    process or of its neighbours. Call `close()` at shutdown.
     """
 
     def __init__(
@@ -83,6 +87,7 @@ class AsyncPasswordHasher:
         *,
         max_concurrent: int = 2,
         max_waiting: int = 32,
+        nice: int = 0,
     ) -> None:
         if max_concurrent < 1 or max_waiting < 0:
             raise ValueError("max_concurrent must be at least 1 and max_waiting not negative")
@@ -95,7 +100,12 @@ class AsyncPasswordHasher:
             salt_len=self.params.salt_len,
             type=argon2.Type.ID,
         )
-        self._executor = ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="argon2")
+        self._executor = ThreadPoolExecutor(
+            max_workers=max_concurrent,
+            thread_name_prefix="argon2",
+            initializer=_lower_priority,
+            initargs=(nice,),
+        )
         self._slots = asyncio.Semaphore(max_concurrent)
         self._admission_limit = max_concurrent + max_waiting
         self._admitted = 0
@@ -145,6 +155,15 @@ class AsyncPasswordHasher:
                 return await loop.run_in_executor(self._executor, blocking, *args)
         finally:
             self._admitted -= 1
+
+
+def _lower_priority(steps: int) -> None:
+    # Linux: a thread id names that thread alone, so the event loop keeps its priority. Lowering
+    # a priority needs no privilege; where threads cannot be told apart, hashing keeps it.
+    if steps <= 0 or not hasattr(os, "setpriority"):
+        return
+    thread = threading.get_native_id()
+    os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + steps)
 
 
 def check_password_policy(password: str, *, username: str | None, email: str | None) -> None:

@@ -31,6 +31,13 @@ class Settings(ServiceSettings):
     password_hash_memory_kib: int = Field(default=19_456, ge=19_456)
     password_hash_time_cost: int = Field(default=2, ge=2)
     password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    password_hash_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How far below the process the hashing threads run (Linux nice steps): a "
+        "login storm then takes only CPU that serving other requests leaves idle.",
+    )
 
     login_pair_max_failures: int = Field(default=5, ge=1)
     login_pair_window_seconds: int = Field(default=15 * 60, ge=60)

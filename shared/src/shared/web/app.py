@@ -26,7 +26,7 @@ from shared.runtime import Runtime, cancel_tasks, open_runtime
 from shared.settings import ServiceSettings
 from shared.spec import ServiceSpec
 from shared.telemetry import tracing_enabled
-from shared.web.auth import CurrentPrincipal
+from shared.web.auth import CurrentPrincipal, serve_without_documentation_only
 from shared.web.cors import install_cors
 from shared.web.docs import install_docs
 from shared.web.exposition import exposition
@@ -127,6 +127,7 @@ def _lifespan(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = process_state(app)
+        serve_without_documentation_only(app)
         async with open_runtime(settings) as runtime:
             snapshot = _revocation_source(service, settings, runtime)
             register_checks(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -11,6 +12,7 @@ from contextvars import Token
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from opentelemetry.context import Context
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logs import request_id_var, user_id_var
@@ -80,8 +82,9 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
-            HTTP_REQUESTS.labels(method=method, route=route, status=str(status)).inc()
-            HTTP_LATENCY.labels(method=method, route=route).observe(elapsed)
+            requests, latency = _recorders(method, route, status)
+            requests.inc()
+            latency.observe(elapsed)
             if not scope["path"].startswith(_QUIET_PREFIXES):
                 logger.info(
                     "request",
@@ -96,6 +99,16 @@ class RequestContextMiddleware:
             user_id_var.reset(user_token)
             if trace_token is not None:
                 otel_context.detach(trace_token)
+
+
+@functools.lru_cache(maxsize=4096)
+def _recorders(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    # `labels()` looks its child up under a lock on every call; the few combinations a service
+    # serves are looked up once. (Bounded: a flood of odd methods only evicts.)
+    return (
+        HTTP_REQUESTS.labels(method=method, route=route, status=str(status)),
+        HTTP_LATENCY.labels(method=method, route=route),
+    )
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
