@@ -26,6 +26,12 @@ EVENTS_CONSUMED = Counter(
     "Events taken from the queue, by outcome (handled, duplicate, retried, dead_lettered)",
     ["type", "outcome"],
 )
+EVENTS_DEAD_LETTERED = Counter(
+    "events_dead_lettered_total",
+    "Events the consumer sent to the dead-letter queue, by reason: rejected (unreadable) or"
+    " delivery_limit (its handler failed on the last delivery the queue allows)",
+    ["type", "reason"],
+)
 BROKER_CONNECTED = Gauge("broker_connected", "1 while the AMQP connection is open")
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published")
 OUTBOX_OLDEST_AGE = Gauge(
@@ -33,6 +39,11 @@ OUTBOX_OLDEST_AGE = Gauge(
 )
 EVENTS_QUEUE_DEPTH = Gauge(
     "events_queue_depth", "Messages waiting in a consumer queue (consumer lag)", ["queue"]
+)
+DEAD_LETTER_QUEUE_DEPTH = Gauge(
+    "events_dead_letter_queue_depth",
+    "Messages waiting in the service's dead-letter queue, as the broker counts them",
+    ["queue"],
 )
 DB_POOL_CHECKED_OUT = Gauge("db_pool_connections_in_use", "Database connections checked out")
 DB_POOL_SIZE = Gauge("db_pool_connections_open", "Database connections the pool holds open")
