@@ -13,6 +13,9 @@ HTTP_LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+READY = Gauge(
+    "service_ready", "1 when the replica's readiness checks pass, measured at each scrape"
+)
 HTTP_IN_FLIGHT = Gauge("http_requests_in_flight", "HTTP requests being served")
 TOKEN_REJECTIONS = Counter(
     "auth_token_rejections_total", "Access tokens refused, by reason", ["reason"]
