@@ -68,6 +68,11 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled; re-subscribes after broker outages."""
+        # Every (type, reason) the consumer may dead-letter, at 0 from the start: dashboards and
+        # alerts on the rate read 0, not "no data", until the first one.
+        for event_type in self._handlers:
+            for reason in ("rejected", "delivery_limit"):
+                EVENTS_DEAD_LETTERED.labels(type=event_type, reason=reason)
         while True:
             try:
                 connection = await self._broker.connection()
