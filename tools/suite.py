@@ -98,7 +98,9 @@ MANIFEST = "suite.json"
 def running_suite(gateway_port: int) -> dict[str, Any] | None:
     """What the suite behind `gateway_port` wrote about itself (its replicas, its scrape targets
     file), if a suite of this checkout's state folder is up there."""
-    for manifest in sorted(infra.state_root().glob(f"*/{MANIFEST}")):
+    # Newest first: a suite killed without its clean stop leaves its manifest behind.
+    manifests = infra.state_root().glob(f"*/{MANIFEST}")
+    for manifest in sorted(manifests, key=lambda path: path.stat().st_mtime, reverse=True):
         with contextlib.suppress(OSError, ValueError):
             found: dict[str, Any] = json.loads(manifest.read_text())
             if found.get("gateway_port") == gateway_port:
