@@ -161,6 +161,8 @@ class EventConsumer:
         at once, and the broker dead-letters it (reason `delivery_limit`)."""
         # A quorum queue counts the earlier deliveries that were returned in x-delivery-count (none
         # on the first) and dead-letters a message returned when the count exceeds the limit.
+        # A delivery returned by a closing channel (a killed consumer) counts too and can be the
+        # one over the limit: no consumer counts that one, the DLQ depth gauge still shows it.
         count = (message.headers or {}).get("x-delivery-count", 0)
         attempt = count if isinstance(count, int) else 0
         last = attempt >= self._topology.delivery_limit
