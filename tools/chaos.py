@@ -133,11 +133,12 @@ class Stack:
         return counts
 
     def dead_letters(self) -> dict[str, int]:
-        """Messages waiting in each dead-letter (and parking) queue."""
+        """Messages waiting in each consumer's dead-letter queue. (`domain-events.unrouted` is
+        not one: it parks, bounded, the types no service consumes, such as todo events.)"""
         return {
             name: count
             for name, count in infra.queue_depths(self.cfg).items()
-            if name.endswith((".dlq", ".unrouted"))
+            if name.endswith(".dlq")
         }
 
     def readiness(self, replica: suite.Replica) -> int:

@@ -27,7 +27,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RUN_USER = "suite"
 # chromium: a real browser for the tests (README diagrams rendered by the Mermaid CLI).
-APT_PACKAGES = ["postgresql", "redis-server", "rabbitmq-server", "nginx", "wrk", "chromium"]
+# prometheus: scrapes the local suite for the dashboard test and SUITE_PROMETHEUS=1 (promtool too).
+APT_PACKAGES = [
+    "postgresql",
+    "redis-server",
+    "rabbitmq-server",
+    "nginx",
+    "wrk",
+    "chromium",
+    "prometheus",
+]
 CHROMIUM = "/usr/bin/chromium"
 # How the tests run it: as root, headless, and fetching nothing in the background.
 CHROMIUM_ARGS = [
@@ -39,6 +48,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+PROMETHEUS = "/usr/bin/prometheus"
+PROMTOOL = "/usr/bin/promtool"
 RABBITMQCTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
 SERVER_LOGS = {
     "postgresql": "pg/postgres.log",
@@ -123,6 +134,7 @@ def missing_packages() -> list[str]:
         "nginx": Path("/usr/sbin/nginx").exists(),
         "wrk": Path("/usr/bin/wrk").exists(),
         "chromium": Path(CHROMIUM).exists(),
+        "prometheus": Path(PROMETHEUS).exists() and Path(PROMTOOL).exists(),
     }
     return [package for package in APT_PACKAGES if not checks[package]]
 

@@ -9,6 +9,7 @@ started on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -20,10 +21,11 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gateway.nginx import render
 from gateway.openapi import merged_document
-from tools import infra, oidc_provider
+from tools import infra, oidc_provider, prometheus
 from tools.services import DEFAULT_BASE_PORT, SERVICES, Service
 
 ROOT = infra.ROOT
@@ -93,6 +95,13 @@ class Layout:
             return None
         return self._port("SUITE_OIDC_PORT", 8090)
 
+    @property
+    def prometheus_port(self) -> int | None:
+        """With SUITE_PROMETHEUS=1 the suite runs a Prometheus scraping it, here."""
+        if os.environ.get("SUITE_PROMETHEUS") != "1":
+            return None
+        return prometheus.default_port() + self.offset
+
     def replicas(self, count: int) -> list[Replica]:
         base = self._port("SUITE_SERVICE_BASE_PORT", DEFAULT_BASE_PORT)
         return [
@@ -127,6 +136,22 @@ def oidc_settings(layout: Layout) -> dict[str, str]:
         "client_secret_file": str(secret),
     }
     return {"OIDC_PROVIDERS": json.dumps({"local": provider})}
+
+
+MANIFEST = "suite.json"
+
+
+def running_suite(gateway_port: int) -> dict[str, Any] | None:
+    """What the suite behind `gateway_port` wrote about itself (its replicas, its scrape targets
+    file), if a suite of this checkout's state folder is up there."""
+    # Newest first: a suite killed without its clean stop leaves its manifest behind.
+    manifests = infra.state_root().glob(f"*/{MANIFEST}")
+    for manifest in sorted(manifests, key=lambda path: path.stat().st_mtime, reverse=True):
+        with contextlib.suppress(OSError, ValueError):
+            found: dict[str, Any] = json.loads(manifest.read_text())
+            if found.get("gateway_port") == gateway_port:
+                return found
+    return None
 
 
 def db_password(service: str) -> str:
@@ -330,6 +355,12 @@ class Suite:
         self.gateway_port = layout.gateway_port
         self.processes: list[Process] = []
         self._keys: tuple[Path, Path] = (Path(), Path())  # public, private: known once started
+        self.prometheus: prometheus.Server | None = None
+
+    @property
+    def targets_file(self) -> Path:
+        """The replicas to scrape, as Prometheus file_sd reads them (deploy/prometheus reads it)."""
+        return self.cfg.state / "prometheus" / "targets.json"
 
     def start(self) -> None:
         infra.start(self.cfg)
@@ -366,6 +397,32 @@ class Suite:
             }
         )
         self._start_gateway()
+        prometheus.write_targets(
+            self.targets_file, [(r.service.name, r.port) for r in self.replicas]
+        )
+        self._start_prometheus()
+        self._write_manifest()
+
+    def _start_prometheus(self) -> None:
+        port = self.layout.prometheus_port
+        if port is None:
+            return
+        self.prometheus = prometheus.start(
+            self.cfg.state / "prometheus", port=port, targets=self.targets_file
+        )
+        self.processes.append(Process("prometheus", self.prometheus.popen, self.prometheus.log))
+        say(f"prometheus on :{port}, scraping {len(self.replicas)} replicas")
+
+    def _write_manifest(self) -> None:
+        # Last, once everything answers: tests find the suite behind a gateway port by it.
+        manifest = {
+            "gateway_port": self.gateway_port,
+            "replicas": [
+                {"name": r.name, "service": r.service.name, "port": r.port} for r in self.replicas
+            ],
+            "prometheus_targets": str(self.targets_file),
+        }
+        (self.cfg.state / MANIFEST).write_text(json.dumps(manifest, indent=2))
 
     def start_replica(self, replica: Replica) -> Process:
         """Start one replica (again, after `kill`); returns at once, not waiting for readiness."""
@@ -479,6 +536,7 @@ class Suite:
         say(f"nginx started on :{self.gateway_port}")
 
     def stop(self) -> None:
+        (self.cfg.state / MANIFEST).unlink(missing_ok=True)
         for process in reversed(self.processes):
             if process.popen.poll() is None:
                 stop_signal = signal.SIGQUIT if process.name == "nginx" else signal.SIGTERM
@@ -505,6 +563,13 @@ class Suite:
             f"  logs         {self.cfg.state / 'logs'}",
             f"  admin        admin / password in {self.cfg.state / 'admin-password'}",
             f"  mail         {self.cfg.state / 'mail'}/*.eml   (SMTP :{self.layout.smtp_port})",
+            f"  scrape       {self.targets_file}   (file_sd; deploy/prometheus reads it)",
+        ]
+        if self.prometheus is not None:
+            lines.append(
+                f"  prometheus   {self.prometheus.url}   (a Grafana data source; README: Metrics)"
+            )
+        lines += [
             "",
             "  Ctrl-C stops everything.",
         ]

@@ -12,6 +12,7 @@ from typing import Any
 
 import aio_pika
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, String, Table, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -270,6 +271,19 @@ async def dead_letters(broker: Broker, topology: Topology, *, at_least: int = 0)
     return bodies
 
 
+def sample(name: str, **labels: str) -> float:
+    """The process's current value of a metric sample (0 when it was never set)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def consumed(outcome: str) -> float:
+    return sample("events_consumed_total", type="widget.created", outcome=outcome)
+
+
+def dead_lettered(reason: str) -> float:
+    return sample("events_dead_lettered_total", type="widget.created", reason=reason)
+
+
 async def test_same_event_delivered_twice_is_applied_once(
     db: dict[str, Any], broker: Broker, topology: Topology
 ) -> None:
@@ -303,6 +317,7 @@ async def test_poison_messages_are_dead_lettered_and_consumption_goes_on(
     async def handle(_session: AsyncSession, event: Any, _envelope: Envelope) -> None:
         handled.append(event.name)
 
+    rejected_before = dead_lettered("rejected")
     task = await start(consumer_for(db, broker, topology, handle))
     try:
         future = Envelope.wrap(WidgetCreated(name="future"), producer="test").model_copy(
@@ -323,6 +338,39 @@ async def test_poison_messages_are_dead_lettered_and_consumption_goes_on(
     dead = await dead_letters(broker, topology, at_least=3)
     assert len(dead) == 3
     assert b"{not json" in dead
+    assert dead_lettered("rejected") - rejected_before == 3
+
+
+async def test_the_dead_letter_queue_depth_is_exported_while_consuming(
+    db: dict[str, Any], broker: Broker, topology: Topology
+) -> None:
+    async def handle(_session: AsyncSession, _event: Any, _envelope: Envelope) -> None:
+        return None
+
+    def depth() -> float | None:
+        return REGISTRY.get_sample_value(
+            "events_dead_letter_queue_depth", {"queue": topology.dead_letter_queue}
+        )
+
+    task = await start(consumer_for(db, broker, topology, handle, depth_seconds=0.1))
+    try:
+        # Before any dead letter the gauge is there, at 0: a dashboard panel has data to show.
+        await eventually(lambda: depth() == 0.0, message=f"depth {depth()}, not 0")
+        for body in (b"{not json", b"[]"):
+            await publish_raw(broker, topology, body, "widget.created")
+        await eventually(lambda: depth() == 2.0, message=f"depth {depth()}, not 2")
+        assert len(await dlq.drop(broker, topology, dlq.Selection())) == 2
+        await eventually(lambda: depth() == 0.0, message=f"depth {depth()} after the drop")
+    finally:
+        task.cancel()
+
+
+WATCHED_COUNTS = {
+    "retried": lambda: consumed("retried"),
+    "dead_lettered": lambda: consumed("dead_lettered"),
+    "at_the_limit": lambda: dead_lettered("delivery_limit"),
+    "rejected": lambda: dead_lettered("rejected"),
+}
 
 
 async def test_failing_handler_is_retried_with_growing_pauses_then_dead_lettered(
@@ -338,6 +386,7 @@ async def test_failing_handler_is_retried_with_growing_pauses_then_dead_lettered
     consumer = consumer_for(
         db, broker, topology, always_fails, retry_base_seconds=base, retry_max_seconds=cap
     )
+    before = {name: count() for name, count in WATCHED_COUNTS.items()}
     task = await start(consumer)
     try:
         doomed = Envelope.wrap(WidgetCreated(name="doomed"), producer="test")
@@ -349,6 +398,9 @@ async def test_failing_handler_is_retried_with_growing_pauses_then_dead_lettered
     assert [json.loads(body)["id"] for body in dead] == [str(doomed.id)]
     # delivery_limit=2: the first delivery plus two redeliveries.
     assert len(attempts) == 3
+    # Two failures were retried; the third went to the dead-letter queue, and is counted so.
+    counted = {name: count() - before[name] for name, count in WATCHED_COUNTS.items()}
+    assert counted == {"retried": 2, "dead_lettered": 1, "at_the_limit": 1, "rejected": 0}
     # A failure holds the message base * 2**attempt s (at most cap) before requeueing it. Load only
     # lengthens a gap, so each is at least its pause; and the pause doubles, so the second gap is
     # well over the first (1.25 times, not 2: room for a first redelivery slower than the second).

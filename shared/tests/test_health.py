@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shared.db import database_unavailable
@@ -58,6 +59,15 @@ async def probe(client: httpx.AsyncClient) -> tuple[int, dict[str, Any], int]:
     liveness = await client.get("/health/liveness")
     assert liveness.json() == {"status": "alive"}
     return readiness.status_code, readiness.json(), liveness.status_code
+
+
+async def scraped_ready(client: httpx.AsyncClient) -> float:
+    """`service_ready` as a scrape of /metrics reads it."""
+    text = (await client.get("/metrics")).text
+    [family] = [f for f in text_string_to_metric_families(text) if f.name == "service_ready"]
+    [sample] = family.samples
+    assert sample.labels["service"] == "todos"
+    return sample.value
 
 
 async def test_ready_when_migrated_and_every_server_answers(
@@ -125,6 +135,8 @@ async def test_outage(
     settings = settings_for(**{"database_url": migrated_url, **overrides})
     async with started(settings) as (_, client):
         got_code, body, live = await probe(client)
+        # The scrape says what readiness says: only a required check down makes it 0.
+        assert await scraped_ready(client) == (1.0 if code == 200 else 0.0)
     assert (got_code, body["status"], live) == (code, status, 200)
     assert body["checks"][down]["status"] == "down"
     assert body["checks"][down]["detail"]
@@ -136,8 +148,10 @@ async def test_draining_is_not_ready_even_when_healthy(
 ) -> None:
     async with started(settings_for(migrated_url)) as (app, client):
         assert (await probe(client))[0] == 200
+        assert await scraped_ready(client) == 1.0
         process_state(app).health.draining = True
         code, body, live = await probe(client)
+        assert await scraped_ready(client) == 0.0
     assert (code, body["status"], live) == (503, "draining", 200)
 
 

@@ -46,7 +46,7 @@ def test_postgres_restart_is_survived_with_problems_only(
         check = lambda: all(stack.readiness(r) == status for r in replicas)  # noqa: E731
         await asyncio.to_thread(wait_until, check, within=within, what=what, interval=0.2)
 
-    async def outage(started: float) -> None:
+    async def outage(started: float, done: asyncio.Event) -> None:
         await asyncio.sleep(2)
         await asyncio.to_thread(stack.stop_postgres)
         timeline["stopped"] = time.monotonic() - started
@@ -57,14 +57,16 @@ def test_postgres_restart_is_survived_with_problems_only(
         timeline["started"] = time.monotonic() - started
         await all_replicas(200, within=30)
         timeline["all_ready"] = time.monotonic() - started
+        await asyncio.sleep(2)  # and a little load after
+        done.set()
 
     async def scenario() -> Tally:
-        tally = Tally()
+        tally, done = Tally(), asyncio.Event()
         started = time.monotonic()
         load = drive_for(
-            stack.base_url, next_request, seconds=40, concurrency=4, tally=tally, rate=40
+            stack.base_url, next_request, seconds=5, concurrency=4, tally=tally, rate=40, until=done
         )
-        await asyncio.gather(load, outage(started))
+        await asyncio.gather(load, outage(started, done))
         return tally
 
     tally = asyncio.run(scenario())

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from tools.services import SERVICE_NAMES
 
@@ -25,6 +26,11 @@ Find = Callable[..., list[Obj]]
 # The oldest Kubernetes the manifests are written for (HPA v2, PDB v1, NetworkPolicy endPort,
 # all GA by 1.25), and the newest whose schemas kubernetes-validate bundles.
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
+# The Prometheus Operator's custom resources, in the base: checked by the tests below instead.
+MONITORING_KINDS = {
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+}
 # Custom resources of the operators prod relies on: no schema is bundled for them.
 OPERATOR_KINDS = {
     "prod": {
@@ -32,9 +38,11 @@ OPERATOR_KINDS = {
         ("rabbitmq.com/v1beta1", "RabbitmqCluster"),
         ("rabbitmq.com/v1beta1", "User"),
         ("rabbitmq.com/v1beta1", "Permission"),
+        *MONITORING_KINDS,
     },
-    "dev": set(),
+    "dev": MONITORING_KINDS,
 }
+ALERT_RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
 NAMESPACES = {"dev": "suite-dev", "prod": "suite"}
 # What prod expects to exist before the first apply (README), and what its operators create.
 PROD_EXTERNAL = {
@@ -360,6 +368,32 @@ def test_services_are_scraped_by_annotation(find: Find, service: str) -> None:
         "prometheus.io/port": str(port),
         "prometheus.io/path": "/metrics",
     }
+
+
+def test_the_pod_monitor_scrapes_each_service_pod_where_the_annotations_say(
+    find: Find, objects: list[Obj]
+) -> None:
+    (monitor,) = find("PodMonitor")
+    spec = monitor["spec"]
+    selected = {name for name, labels in pods(objects) if labels_match(spec["selector"], labels)}
+    assert selected == set(SERVICE_NAMES)  # no gateway, no migration Job, no data store
+    assert "namespaceSelector" not in spec  # its own namespace: the overlay's
+    (endpoint,) = spec["podMetricsEndpoints"]
+    assert (endpoint["path"], endpoint["honorLabels"]) == ("/metrics", True)
+    for service in SERVICE_NAMES:
+        (deployment,) = find("Deployment", service)
+        (container,) = pod_spec(deployment)["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert str(ports[endpoint["port"]]) == annotations["prometheus.io/port"]
+    # `up` of a pod that cannot be scraped still carries the service the alert rules group by.
+    label = "__meta_kubernetes_pod_label_app_kubernetes_io_name"
+    assert {"sourceLabels": [label], "targetLabel": "service"} in endpoint["relabelings"]
+
+
+def test_the_prometheus_rule_is_the_local_alert_rules(find: Find) -> None:
+    (rule,) = find("PrometheusRule")
+    assert rule["spec"]["groups"] == yaml.safe_load(ALERT_RULES.read_text())["groups"]
 
 
 def test_env_references_are_defined_before_use(objects: list[Obj]) -> None:

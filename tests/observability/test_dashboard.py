@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "suite-dashboard.json"
 PROMQL_WORDS = {
     "sum", "by", "rate", "max", "min", "histogram_quantile", "le", "status", "service", "type",
-    "outcome", "queue", "reason", "without", "avg", "irate", "increase",
+    "outcome", "queue", "reason", "without", "avg", "irate", "increase", "or",
 }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from auth_service.devices import DeviceTokens
 from auth_service.issuer import TokenIssuer, load_private_key
 from auth_service.limits import HourlyBudget
 from auth_service.mail import SmtpConfig, SmtpMailer
+from auth_service.metrics import show_every_throttling_layer
 from auth_service.mfa_challenges import MfaChallenges
 from auth_service.oidc import OidcProviders
 from auth_service.passwords import AsyncPasswordHasher, HashParams
@@ -65,6 +66,7 @@ async def build_components(settings: Settings, runtime: Runtime) -> AsyncIterato
     if runtime.redis is None:
         raise ValueError("auth needs AUTH_REDIS_URL: login throttling lives there")
     public_keys = load_public_keys(settings.jwt_public_keys)
+    show_every_throttling_layer()
     hasher = AsyncPasswordHasher(
         HashParams(
             memory_cost=settings.password_hash_memory_kib,

@@ -2,7 +2,8 @@
 
 Outcomes: handled -> ack; already in the inbox -> ack (a redelivery); unreadable (bad JSON, unknown
 type or version, invalid data) -> reject to the dead-letter queue at once; handler failure -> requeue
-after a backoff, until the queue's delivery limit dead-letters it.
+after a backoff, until the queue's delivery limit dead-letters it. The failure on the last delivery
+the limit allows counts as `dead_lettered` (reason `delivery_limit`), not as `retried`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from opentelemetry.trace import SpanKind
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
@@ -24,7 +25,12 @@ from shared.backoff import Backoff
 from shared.events.envelope import DomainEvent, Envelope, UnsupportedEvent, parse_envelope
 from shared.messaging.broker import Broker, closed_signal
 from shared.messaging.topology import Topology, declare_consumer_queue
-from shared.metrics import EVENTS_CONSUMED, EVENTS_QUEUE_DEPTH
+from shared.metrics import (
+    DEAD_LETTER_QUEUE_DEPTH,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_QUEUE_DEPTH,
+)
 from shared.telemetry import context_from_headers, tracer
 
 logger = logging.getLogger("shared.consumer")
@@ -46,6 +52,7 @@ class EventConsumer:
         prefetch: int = 16,
         retry_base_seconds: float = 0.5,
         retry_max_seconds: float = 30.0,
+        depth_seconds: float = 15.0,
     ) -> None:
         self._sessions = session_factory
         self._inbox = inbox
@@ -56,12 +63,18 @@ class EventConsumer:
         self._prefetch = prefetch
         self._retry_base = retry_base_seconds
         self._retry_max = retry_max_seconds
+        self._depth_seconds = depth_seconds
         self.consuming = asyncio.Event()
         """Set while subscribed to the queue (cleared during broker outages)."""
 
     async def run(self) -> None:
         """Consume until cancelled; re-subscribes after broker outages."""
         backoff = Backoff()
+        # Every (type, reason) the consumer may dead-letter, at 0 from the start: dashboards and
+        # alerts on the rate read 0, not "no data", until the first one.
+        for event_type in self._handlers:
+            for reason in ("rejected", "delivery_limit"):
+                EVENTS_DEAD_LETTERED.labels(type=event_type, reason=reason)
         while True:
             try:
                 connection = await self._broker.connection()
@@ -73,7 +86,7 @@ class EventConsumer:
                 closed = closed_signal(connection, channel)
                 self.consuming.set()
                 backoff.reset()
-                await self._watch_depth(queue, closed)
+                await self._watch_depth(channel, queue, closed)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -81,15 +94,27 @@ class EventConsumer:
             self.consuming.clear()
             await backoff.wait()
 
-    async def _watch_depth(self, queue: AbstractQueue, closed: asyncio.Event) -> None:
-        """Until the channel closes, export the queue's depth (the consumer lag) every 15 s."""
+    async def _watch_depth(
+        self, channel: AbstractChannel, queue: AbstractQueue, closed: asyncio.Event
+    ) -> None:
+        """Until the channel closes, export the depth of the queue (the consumer lag) and of its
+        dead-letter queue, now and every `depth_seconds`."""
+        # Measured here, not at scrape time: a collector runs synchronously inside /metrics, so a
+        # broker round trip there would stall the event loop (or need a thread and a connection
+        # of its own) on every scrape of every replica. One passive declare per queue on the
+        # channel already open costs the broker next to nothing, and a value at most
+        # `depth_seconds` old is fresh enough for alerts that wait minutes. During a broker
+        # outage the last values stay; `broker_connected` says so.
+        dead_letters = await channel.declare_queue(self._topology.dead_letter_queue, passive=True)
         depth = EVENTS_QUEUE_DEPTH.labels(queue=self._topology.queue)
+        dead_depth = DEAD_LETTER_QUEUE_DEPTH.labels(queue=self._topology.dead_letter_queue)
         while not closed.is_set():
             with contextlib.suppress(Exception):
-                declared = await queue.declare()  # passive re-declare answers the count
-                depth.set(declared.message_count or 0)
+                for measured, gauge in ((queue, depth), (dead_letters, dead_depth)):
+                    declared = await measured.declare()  # a re-declare answers the count
+                    gauge.set(declared.message_count or 0)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(closed.wait(), timeout=15)
+                await asyncio.wait_for(closed.wait(), timeout=self._depth_seconds)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         event_type = message.type or "unknown"
@@ -122,32 +147,46 @@ class EventConsumer:
         except UnsupportedEvent as exc:
             logger.error("dead-lettering message %s: %s", message.message_id, exc)
             EVENTS_CONSUMED.labels(type=event_type, outcome="dead_lettered").inc()
+            EVENTS_DEAD_LETTERED.labels(type=event_type, reason="rejected").inc()
             await message.reject(requeue=False)
             return "dead_lettered"
         try:
             applied = await self._apply(envelope, event)
         except Exception:
-            count = (message.headers or {}).get("x-delivery-count", 0)
-            attempt = count if isinstance(count, int) else 0
-            delay = min(self._retry_base * 2**attempt, self._retry_max)
-            logger.warning(
-                "handler for %s %s failed (attempt %d); retrying in %.1fs",
-                envelope.type,
-                envelope.id,
-                attempt + 1,
-                delay,
-                exc_info=True,
-            )
-            EVENTS_CONSUMED.labels(type=envelope.type, outcome="retried").inc()
-            # Holding the message during the pause spaces the retries out; the queue's
-            # delivery limit bounds them and then dead-letters the message.
-            await asyncio.sleep(delay)
-            with contextlib.suppress(Exception):
-                await message.nack(requeue=True)
-            return "retried"
+            return await self._failed(message, envelope)
         outcome = "handled" if applied else "duplicate"
         EVENTS_CONSUMED.labels(type=envelope.type, outcome=outcome).inc()
         await message.ack()
+        return outcome
+
+    async def _failed(self, message: AbstractIncomingMessage, envelope: Envelope) -> str:
+        """Requeue after a growing pause; on the last delivery the queue's limit allows, requeue
+        at once, and the broker dead-letters it (reason `delivery_limit`)."""
+        # A quorum queue counts the earlier deliveries that were returned in x-delivery-count (none
+        # on the first) and dead-letters a message returned when the count exceeds the limit.
+        # A delivery returned by a closing channel (a killed consumer) counts too and can be the
+        # one over the limit: no consumer counts that one, the DLQ depth gauge still shows it.
+        count = (message.headers or {}).get("x-delivery-count", 0)
+        attempt = count if isinstance(count, int) else 0
+        last = attempt >= self._topology.delivery_limit
+        delay = 0.0 if last else min(self._retry_base * 2**attempt, self._retry_max)
+        logger.warning(
+            "handler for %s %s failed (attempt %d); %s",
+            envelope.type,
+            envelope.id,
+            attempt + 1,
+            "dead-lettering it" if last else f"retrying in {delay:.1f}s",
+            exc_info=True,
+        )
+        outcome = "dead_lettered" if last else "retried"
+        EVENTS_CONSUMED.labels(type=envelope.type, outcome=outcome).inc()
+        if last:
+            EVENTS_DEAD_LETTERED.labels(type=envelope.type, reason="delivery_limit").inc()
+        # Holding the message during the pause spaces the retries out; the queue's delivery
+        # limit bounds them and then dead-letters the message.
+        await asyncio.sleep(delay)
+        with contextlib.suppress(Exception):
+            await message.nack(requeue=True)
         return outcome
 
     async def _apply(self, envelope: Envelope, event: DomainEvent) -> bool:

@@ -167,6 +167,9 @@ class OutboxRelay:
                 message, routing_key=event_type, mandatory=True, timeout=self._publish_timeout
             )
         EVENTS_PUBLISHED.labels(type=event_type).inc()
+        # The failure series of every type published, at 0 until one fails: a failure rate
+        # then reads 0 where it would otherwise be "no data".
+        OUTBOX_PUBLISH_FAILURES.labels(type=event_type)
 
     async def _record_failure(
         self, session: AsyncSession, row_id: Any, event_type: str, error: BaseException

@@ -21,6 +21,7 @@ from shared.events.envelope import DomainEvent
 from shared.messaging.consumer import Handler
 from shared.messaging.revocations import Snapshot
 from shared.messaging.workers import start_event_workers, start_revocation_feed
+from shared.metrics import READY
 from shared.revocation import fetch_snapshot
 from shared.runtime import Runtime, cancel_tasks, open_runtime
 from shared.settings import ServiceSettings
@@ -30,7 +31,7 @@ from shared.web.auth import CurrentPrincipal, serve_without_documentation_only
 from shared.web.cors import install_cors
 from shared.web.docs import install_docs
 from shared.web.exposition import exposition
-from shared.web.health import health_router
+from shared.web.health import health_router, ready
 from shared.web.middleware import RequestContextMiddleware
 from shared.web.openapi import DocumentedApp
 from shared.web.problems import install_problem_handlers
@@ -94,6 +95,9 @@ def create_service_app(service: ServiceApp[S, Any], settings: S) -> FastAPI:
     labels = {"service": spec.name, "replica": settings.replica}
 
     async def metrics() -> Response:
+        # Checked per scrape (a query and a ping at most, bounded by the checks' timeout): a
+        # gauge set only when something probes readiness would go stale where nothing does.
+        READY.set(1 if await ready(state.health) else 0)
         return Response(exposition(labels), media_type=CONTENT_TYPE_LATEST)
 
     app.add_api_route("/metrics", metrics, include_in_schema=False)

@@ -57,6 +57,14 @@ def health_router(state_of: Callable[[Request], HealthState]) -> APIRouter:
     return router
 
 
+async def ready(state: HealthState) -> bool:
+    """Whether readiness would answer 200 now: not draining, and every required check up."""
+    if state.draining:
+        return False
+    results = await asyncio.gather(*(_run(check) for check in state.required.values()))
+    return all(result["status"] == "up" for result in results)
+
+
 async def _readiness(state: HealthState) -> JSONResponse:
     names = [*state.required, *state.optional]
     results = await asyncio.gather(
