@@ -1,9 +1,11 @@
-"""Readiness of the real todos app against real (or really unreachable) servers."""
+"""Readiness of the real todos app against real (or really unreachable) servers, and what its
+requests answer while the database cannot be reached."""
 
 from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -11,8 +13,10 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from shared.testing import SigningKey, assert_problem, running, service_settings
+from shared.db import database_unavailable
+from shared.testing import SigningKey, assert_problem, eventually, running, service_settings
 from shared.web.state import process_state
 from todos_service.main import create_app
 from todos_service.settings import Settings
@@ -166,3 +170,89 @@ async def test_a_database_ahead_of_the_code_stays_ready(
     async with started(settings_for(url)) as (_, client):
         code, body, _live = await probe(client)
     assert code == 200 and body["checks"]["database"]["status"] == "up"
+
+
+async def _list_todos(client: httpx.AsyncClient, key: SigningKey, settings: Settings) -> Any:
+    token = key.token(uuid.uuid4(), issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    return await client.get("/api/v1/todos", headers={"Authorization": f"Bearer {token}"})
+
+
+def assert_unavailable(response: httpx.Response) -> None:
+    """A database outage answers as one: 503 `unavailable` with Retry-After, never a 500."""
+    assert_problem(response, 503, "unavailable")
+    assert int(response.headers["retry-after"]) >= 1
+
+
+async def test_a_request_while_the_database_refuses_connections_is_a_503_problem(
+    settings_for: Callable[..., Settings], closed_port: int, service_key: SigningKey
+) -> None:
+    settings = settings_for(closed_url("postgresql", closed_port))
+    async with started(settings) as (_, client):
+        assert_unavailable(await _list_todos(client, service_key, settings))
+        assert (await client.get("/health/readiness")).status_code == 503
+
+
+async def test_connections_the_server_ends_as_in_a_restart_are_replaced_not_500s(
+    settings_for: Callable[..., Settings], migrated_url: str, servers: Any, service_key: SigningKey
+) -> None:
+    settings = settings_for(migrated_url)
+    async with started(settings) as (_, client):
+        assert (await _list_todos(client, service_key, settings)).status_code == 200
+        # What a restart's shutdown does to every session: 57P01, "terminating connection due
+        # to administrator command", then a closed socket.
+        admin = await asyncpg.connect(servers.pg_admin_dsn)
+        try:
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = $1 AND pid <> pg_backend_pid()",
+                migrated_url.rsplit("/", 1)[1],
+            )
+        finally:
+            await admin.close()
+        assert ended >= 1
+        statuses = []
+
+        async def served_again() -> bool:
+            # The pool's dead connections are dropped, not handed out again and again.
+            response = await _list_todos(client, service_key, settings)
+            statuses.append(response.status_code)
+            if response.status_code != 200:
+                assert_unavailable(response)
+            return response.status_code == 200
+
+        await eventually(served_again, within=10, message="no 200 once the database answered")
+    assert len(statuses) <= 2, statuses
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (asyncpg.CannotConnectNowError("the database system is shutting down"), True),
+        (asyncpg.AdminShutdownError("terminating connection due to administrator command"), True),
+        (
+            asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+            True,
+        ),
+        (asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed"), True),
+        (OperationalError("SELECT 1", {}, asyncpg.CannotConnectNowError("starting up")), True),
+        (InterfaceError("SELECT 1", {}, RuntimeError("gone"), connection_invalidated=True), True),
+        (asyncpg.UniqueViolationError("duplicate key value"), False),
+        (asyncpg.InterfaceError("another operation is in progress"), False),
+        # Not raised by the driver: a full disk in the files service stays a 500.
+        (OSError(28, "No space left on device"), False),
+        (RuntimeError("a bug"), False),
+    ],
+)
+def test_which_errors_mean_the_database_is_unavailable(
+    error: BaseException, unavailable: bool
+) -> None:
+    assert database_unavailable(error) is unavailable
+
+
+async def test_a_refused_or_unresolvable_connection_raised_by_the_driver_is_unavailable(
+    closed_port: int,
+) -> None:
+    for url in (closed_url("postgresql", closed_port), "postgresql://u:p@no-such-host.invalid/db"):
+        with pytest.raises(OSError) as raised:
+            await asyncpg.connect(url, timeout=5)
+        assert database_unavailable(raised.value), url

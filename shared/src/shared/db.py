@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
+import traceback
 from typing import Any
 
 import asyncpg
@@ -11,7 +12,7 @@ from asyncpg import Record
 from sqlalchemy import MetaData, Select, event
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext import asyncio as sa_asyncio
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -30,6 +31,10 @@ NAMING_CONVENTION = {
 # A connection idle longer than this is pinged before use; a busy one never is.
 IDLE_PING_SECONDS = 10.0
 _RETURNED_AT = "returned_at"
+# SQLSTATEs of a server that is gone or going: a connection exception (class 08), or a shutdown or
+# restart ending sessions or refusing new ones (57P01 admin, 57P02 crash, 57P03 cannot connect
+# now, "the database system is shutting down" / "is starting up").
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 
 
 def make_metadata() -> MetaData:
@@ -90,6 +95,50 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise DisconnectionError("an idle connection was closed") from exc
 
 
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error`, or one it wraps, says PostgreSQL cannot be reached now (down, restarting,
+    a connection cut): the caller should come back later, nothing is wrong with the request."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _says_unavailable(current):
+            return True
+        # SQLAlchemy keeps the driver's error in `orig`; its asyncpg adapter also chains it.
+        wrapped = (getattr(current, "orig", None), current.__cause__, current.__context__)
+        pending += [inner for inner in wrapped if isinstance(inner, BaseException)]
+    return False
+
+
+def _says_unavailable(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, asyncpg.PostgresError):
+        return str(error.sqlstate or "").startswith(_UNAVAILABLE_SQLSTATES)
+    if isinstance(error, asyncpg.InterfaceError):
+        # A connection the server closed (SQLAlchemy's own disconnect test for asyncpg).
+        return "connection is closed" in str(error)
+    if isinstance(error, OSError):
+        # Refused, reset, unresolvable or timed out while connecting: only when the driver raised
+        # it, so a files service's full disk stays a 500.
+        return any(
+            str(frame.f_globals.get("__name__", "")).startswith("asyncpg")
+            for frame, _ in traceback.walk_tb(error.__traceback__)
+        )
+    return False
+
+
+def _broken(error: Exception) -> bool:
+    # SQLAlchemy invalidates a connection whose statement failed on a disconnect, but never sees
+    # what runs on the driver directly: without this, a connection the server closed (a restart)
+    # would go back to the pool and fail every read after it, forever under steady load.
+    # An ordinary SQL error from a live server leaves the connection usable.
+    return database_unavailable(error) or not isinstance(error, asyncpg.PostgresError)
+
+
 class CompiledRead:
     """A SELECT compiled once, run on the session's own asyncpg connection: a prepared statement
     reused by asyncpg, with none of the ORM's or Core's per-row work (rows are asyncpg Records).
@@ -110,8 +159,7 @@ class CompiledRead:
     async def fetch(self, session: AsyncSession, **values: Any) -> list[Record]:
         """The rows for these values of the statement's bound parameters, on the session's
         connection (in its transaction, if one has begun)."""
-        connection = await (await session.connection()).get_raw_connection()
-        return await self._run(connection.driver_connection, values)
+        return await self._on(await session.connection(), values)
 
     async def fetch_alone(
         self, sessions: async_sessionmaker[AsyncSession], **values: Any
@@ -121,14 +169,32 @@ class CompiledRead:
         bind = sessions.kw["bind"]
         if isinstance(bind, AsyncConnection):
             # Sessions bound to one connection (a test's transaction): read inside it.
-            connection = await bind.get_raw_connection()
-            return await self._run(connection.driver_connection, values)
-        pooled = await bind.raw_connection()
+            return await self._on(bind, values)
+        for last in (False, True):
+            pooled = await bind.raw_connection()
+            try:
+                return await self._run(pooled.driver_connection, values)
+            except Exception as exc:
+                if not _broken(exc):
+                    raise
+                await greenlet_spawn(pooled.invalidate, exc)
+                if last:
+                    raise
+                # A connection the server closed while it sat in the pool (a restart): dropped,
+                # and the read runs once more on a new one, as the idle ping would have done.
+            finally:
+                # Back to the pool (its reset is a no-op: no transaction was begun).
+                await greenlet_spawn(pooled.close)
+        raise AssertionError("not reached: the last attempt returns or raises")
+
+    async def _on(self, connection: AsyncConnection, values: dict[str, Any]) -> list[Record]:
+        raw = await connection.get_raw_connection()
         try:
-            return await self._run(pooled.driver_connection, values)
-        finally:
-            # Back to the pool (its reset is a no-op: no transaction was begun).
-            await greenlet_spawn(pooled.close)
+            return await self._run(raw.driver_connection, values)
+        except Exception as exc:
+            if _broken(exc):
+                await connection.invalidate(exc)
+            raise
 
     async def _run(self, driver: asyncpg.Connection, values: dict[str, Any]) -> list[Record]:
         fixed = self._fixed

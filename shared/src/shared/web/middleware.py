@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.logs import request_id_var, user_id_var
 from shared.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS
 from shared.telemetry import tracing_enabled
-from shared.web.problems import problem_response
+from shared.web.problems import unexpected_error_response
 
 logger = logging.getLogger("shared.access")
 
@@ -67,13 +67,13 @@ class RequestContextMiddleware:
         HTTP_IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            # Answered here, not in Starlette's outermost error layer, so the 500 still carries
-            # the request id (body, header and log line).
+        except Exception as exc:
+            # Answered here, not in Starlette's outermost error layer, so the answer still carries
+            # the request id (body, header and log line). Here, not in an exception handler, so
+            # a database outage is a 503 wherever it surfaced (a dependency's exit included).
             if response_started:
                 raise
-            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            crash = problem_response(status=500, detail="An unexpected error occurred.")
+            crash = unexpected_error_response(exc, method=scope["method"], path=scope["path"])
             await crash(scope, receive, send_with_id)
         finally:
             HTTP_IN_FLIGHT.dec()

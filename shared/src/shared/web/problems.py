@@ -12,11 +12,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.db import database_unavailable
 from shared.errors import ProblemError
 from shared.logs import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
 OVERLOAD_RETRY_AFTER_SECONDS = 1
+# About what a PostgreSQL restart takes; readiness already takes the replica out meanwhile.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 logger = logging.getLogger("shared.problems")
 
 _CODES_BY_STATUS = {
@@ -121,9 +124,27 @@ async def _on_pool_timeout(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def unexpected_error_response(exc: Exception, *, method: str, path: str) -> JSONResponse:
+    """The answer to an exception nothing handled: 503 `unavailable` with Retry-After when the
+    database cannot be reached (a restart, not a bug), else a 500 that reveals nothing."""
+    if database_unavailable(exc):
+        # One line, no traceback: every request during a restart ends here.
+        logger.warning(
+            "database unavailable on %s %s; answering 503: %r", method, path, str(exc)[:300] or exc
+        )
+        return problem_response(
+            status=503,
+            code="unavailable",
+            detail="The service cannot reach its database; retry shortly.",
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+        )
+    logger.error("unhandled error on %s %s", method, path, exc_info=exc)
+    return problem_response(status=500, detail="An unexpected error occurred.")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Answer domain, HTTP and validation errors as problem+json (crashes: RequestContextMiddleware);
-    a replica out of database connections answers 503 `overloaded` with Retry-After."""
+    """Answer domain, HTTP and validation errors as problem+json (crashes and database outages:
+    RequestContextMiddleware); a replica out of database connections answers 503 `overloaded`."""
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(RequestValidationError, _on_validation)
