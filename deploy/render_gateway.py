@@ -3,8 +3,8 @@
     python -m deploy.render_gateway           # rewrite both files
     python -m deploy.render_gateway --check   # exit 1 if either is stale (the tests do the same)
 
-The compose config is copied into the gateway image; the k8s config becomes the gateway's
-ConfigMap (configMapGenerator in deploy/k8s/base). Both are generated: edit
+The compose config is copied into the gateway image; each k8s config becomes the gateway's
+ConfigMap (configMapGenerator in deploy/k8s/base, merged over by each overlay's). Both are generated: edit
 gateway/nginx/nginx.conf.j2, never these files. The merged OpenAPI document goes beside each;
 it changes whenever a route does, and the tests say when it is stale.
 """
@@ -20,11 +20,17 @@ from gateway.nginx import render
 from gateway.openapi import merged_document
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUTS = {
-    "compose": ROOT / "deploy" / "gateway" / "nginx.compose.conf",
-    # No namespace: short Service names resolve in the gateway's own namespace, whichever the
-    # overlay picks.
-    "k8s": ROOT / "deploy" / "k8s" / "base" / "gateway-nginx.conf",
+K8S = ROOT / "deploy" / "k8s"
+# nginx's resolver needs full names, so the namespace is rendered in: one config per overlay
+# (its configMapGenerator merges it over the base's), and the base's for the default namespace.
+# The tests check each against the overlay's `namespace:`.
+K8S_NAMESPACES = {"base": None, "overlays/dev": "suite-dev", "overlays/prod": "suite"}
+OUTPUTS: dict[Path, dict[str, str | None]] = {
+    ROOT / "deploy" / "gateway" / "nginx.compose.conf": {"target": "compose"},
+    **{
+        K8S / folder / "gateway-nginx.conf": {"target": "k8s", "k8s_namespace": namespace}
+        for folder, namespace in K8S_NAMESPACES.items()
+    },
 }
 # The merged OpenAPI document the gateway serves, beside each config.
 DOCUMENTS = [
@@ -35,7 +41,10 @@ DOCUMENTS = [
 
 def rendered() -> dict[Path, str]:
     """Each output file and the text it must hold."""
-    files = {path: render.render(target=target) for target, path in OUTPUTS.items()}
+    files = {
+        path: render.render(target=str(args["target"]), k8s_namespace=args.get("k8s_namespace"))
+        for path, args in OUTPUTS.items()
+    }
     document = json.dumps(merged_document(), indent=2, sort_keys=True) + "\n"
     return files | {path: document for path in DOCUMENTS}
 

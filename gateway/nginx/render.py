@@ -45,7 +45,11 @@ DOCS_HTML = (
 )
 # The DNS server a target's nginx asks again for the upstream names (Docker's embedded one), so
 # the gateway follows replicas as they come and go; targets absent here resolve once at start.
-RESOLVERS = {"compose": "127.0.0.11"}
+# Kubernetes: the cluster DNS Service (CoreDNS keeps the name kube-dns), found by nginx's start-up
+# lookup, which does use the pod's resolv.conf.
+K8S_CLUSTER_DOMAIN = "cluster.local"
+RESOLVERS = {"compose": "127.0.0.11", "k8s": f"kube-dns.kube-system.svc.{K8S_CLUSTER_DOMAIN}"}
+K8S_DEFAULT_NAMESPACE = "default"
 RESOLVER_VALID_S = 2
 CONTAINER_PREFIX = "/tmp"  # noqa: S108 - writable in the nginx and nginx-unprivileged images
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -70,8 +74,13 @@ def default_upstreams(target: str, *, k8s_namespace: str | None = None) -> dict[
     if target == "compose":
         return {name: [f"{name}:{SERVICE_PORT}"] for name in SERVICE_NAMES}
     if target == "k8s":
-        suffix = f".{k8s_namespace}.svc.cluster.local" if k8s_namespace else ""
-        return {name: [f"{name}{suffix}:{SERVICE_PORT}"] for name in SERVICE_NAMES}
+        # The headless Service of each (base/<name>.yaml): one address per ready pod. A full
+        # name, since nginx's resolver ignores resolv.conf's search domains.
+        namespace = k8s_namespace or K8S_DEFAULT_NAMESPACE
+        return {
+            name: [f"{name}-headless.{namespace}.svc.{K8S_CLUSTER_DOMAIN}:{SERVICE_PORT}"]
+            for name in SERVICE_NAMES
+        }
     raise ValueError(f"unknown target {target!r}; expected one of {', '.join(TARGETS)}")
 
 
@@ -282,7 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--general-rate", help="e.g. 50r/s; off unless given")
     parser.add_argument("--general-burst", type=int, default=100)
     parser.add_argument("--proxy-read-timeout", type=int, default=30)
-    parser.add_argument("--namespace", help="k8s only: qualify Service names with this namespace")
+    parser.add_argument(
+        "--namespace", help=f"k8s only: the suite's namespace (default {K8S_DEFAULT_NAMESPACE})"
+    )
     parser.add_argument(
         "--trusted-proxy",
         action="append",

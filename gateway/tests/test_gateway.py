@@ -231,6 +231,39 @@ def test_all_replicas_down_is_a_problem_502(gateway: Gateway) -> None:
     assert_gateway_problem(post, 502, "bad_gateway")
 
 
+def test_a_get_no_replica_accepted_is_sent_once_more_then_answered_502(
+    gateway: Gateway,
+) -> None:
+    """The resend nginx cannot make itself (after its replicas changed mid-request, under
+    `resolve`), exercised here where every replica refuses: one more pick, then the problem."""
+    for replica in gateway.replicas["users"]:
+        replica.stop()
+
+    with gateway.client() as client:
+        response = client.get("/api/v1/users/me")
+
+    assert_gateway_problem(response, 502, "bad_gateway")
+    # nginx 1.22 (Debian 12, the local suite's) logs no access line for it: its error log shows
+    # each replica refused twice, once per pick.
+    refused = [
+        line
+        for line in gateway.access_log.with_name("error.log").read_text().splitlines()
+        if "connect() failed" in line and "GET /api/v1/users/me" in line
+    ]
+    assert len(refused) == 2 * len(gateway.replicas["users"]), refused
+
+
+def test_a_get_that_reached_a_slow_service_is_not_sent_again(start_gateway: StartGateway) -> None:
+    gateway = start_gateway(proxy_read_timeout_s=1)
+
+    with gateway.client(timeout=10) as client:
+        response = client.get("/api/v1/todos/_slow")
+
+    assert_gateway_problem(response, 504, "gateway_timeout")
+    # Once per replica (proxy_next_upstream timeout), and no resend: both replicas had it.
+    assert len(gateway.hits("todos")) == 2
+
+
 def test_a_slow_service_is_a_problem_504(start_gateway: StartGateway) -> None:
     gateway = start_gateway(proxy_read_timeout_s=1)
 

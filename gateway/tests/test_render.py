@@ -84,17 +84,22 @@ def test_compose_rendering_names_services_and_passes_nginx_t(
     nginx_test(nginx_bin, prefix_dir, loopback_for_names(text, names, prefix_dir))
 
 
-@pytest.mark.parametrize(
-    ("namespace", "suffix"), [(None, ""), ("suite", ".suite.svc.cluster.local")]
-)
-def test_k8s_rendering_names_services_and_passes_nginx_t(
-    renderer: ModuleType, nginx_bin: str, prefix_dir: Path, namespace: str | None, suffix: str
+@pytest.mark.parametrize(("namespace", "expected"), [(None, "default"), ("suite", "suite")])
+def test_k8s_rendering_resolves_headless_services_in_full_and_passes_nginx_t(
+    renderer: ModuleType, nginx_bin: str, prefix_dir: Path, namespace: str | None, expected: str
 ) -> None:
     text = renderer.render(target="k8s", k8s_namespace=namespace)
-    names = [f"{service}{suffix}:8000" for service in SERVICE_NAMES]
+    names = [f"{s}-headless.{expected}.svc.cluster.local:8000" for s in SERVICE_NAMES]
 
     assert "listen 0.0.0.0:8080;" in text
-    assert "resolver" not in text.replace("`resolver`", "")
+    # The cluster DNS asked again every 2 s: the gateway follows pods as they come and go.
+    resolver = "resolver kube-dns.kube-system.svc.cluster.local valid=2s ipv6=off;"
+    assert resolver in text
+    for service, name in zip(SERVICE_NAMES, names, strict=True):
+        assert f"zone {service}_service 64k;" in text
+        assert f"server {name} resolve max_fails=3 fail_timeout=5s;" in text
+    # This machine resolves no cluster name: nginx -t checks the rest against loopback.
+    text = text.replace(resolver, "resolver 127.0.0.1 valid=2s ipv6=off;")
     nginx_test(nginx_bin, prefix_dir, loopback_for_names(text, names, prefix_dir))
 
 

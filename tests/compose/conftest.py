@@ -142,14 +142,17 @@ def _network_state() -> tuple[set[str], str]:
     return names, kept
 
 
-def _free_port(preferred: int) -> str:
-    """`preferred` unless something listens there (seen here: another checkout's run)."""
+def _published_port() -> str:
+    """SUITE_COMPOSE_TEST_PORT, else 100 above SUITE_GATEWAY_PORT (8080: 8180), so a run keeps
+    to the port family it was given; refused when something already listens there."""
+    default = int(os.environ.get("SUITE_GATEWAY_PORT", "8080")) + 100
+    port = int(os.environ.get("SUITE_COMPOSE_TEST_PORT") or default)
     with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", preferred)) != 0:
-            return str(preferred)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise pytest.UsageError(
+                f"port {port} is taken; set SUITE_COMPOSE_TEST_PORT (or SUITE_GATEWAY_PORT)"
+            )
+    return str(port)
 
 
 def _gateway_config(path: Path) -> None:
@@ -166,10 +169,7 @@ def stack() -> Iterator[Stack]:
     env = {**compose.stand_in_env(), **os.environ}
     env["DOCKER_HOST"] = docker_engine.start()
     FIGURES["engine_start_s"] = round(time.monotonic() - started, 1)
-    # Below Linux's ephemeral range (32768-60999), which outgoing connections draw from: with
-    # 38080, the published port twice failed to bind here ("address already in use") while no
-    # listener held it before or after.
-    port = os.environ.get("SUITE_COMPOSE_TEST_PORT") or _free_port(29080)
+    port = _published_port()
     env["SUITE_GATEWAY_PORT"] = port
     state = docker_engine.state()
     env["SUITE_COMPOSE_TEST_GATEWAY_CONF"] = str(state / "nginx.compose-test.conf")

@@ -267,13 +267,14 @@ def readiness_of(stack: Any, probes: dict[str, Any]) -> set[int]:
         return set(pool.map(stack.readiness, probes.values()))
 
 
-def test_a_postgres_restart_turns_readiness_503_then_200_within_30_s(
+def test_a_postgres_restart_turns_readiness_503_then_200_within_30_s_and_no_request_500(
     stack: Any, client: httpx.Client, figures: dict[str, Any]
 ) -> None:
     user = account(client)
     probes = {name: stack.running(name)[0] for name in ("auth", "users", "todos", "files")}
     codes: Counter[int] = Counter()
     non_problems: list[str] = []
+    unavailable_without_retry_after: list[str] = []
     stop = threading.Event()
 
     def load() -> None:
@@ -289,6 +290,8 @@ def test_a_postgres_restart_turns_readiness_503_then_200_within_30_s(
                     kind = response.headers.get("content-type", "")
                     if response.status_code >= 400 and not kind.startswith(PROBLEM):
                         non_problems.append(f"{path} {response.status_code} {kind}")
+                    if response.status_code == 503 and "retry-after" not in response.headers:
+                        unavailable_without_retry_after.append(f"{path} {response.text[:200]}")
                 time.sleep(0.05)
 
     loader = threading.Thread(target=load, daemon=True)
@@ -315,3 +318,6 @@ def test_a_postgres_restart_turns_readiness_503_then_200_within_30_s(
         loader.join(timeout=60)
     figures["postgres_restart_responses"] = dict(codes)
     assert non_problems == []
+    # An unreachable database is a 503 `unavailable` (with Retry-After), never a crash.
+    assert 500 not in codes, dict(codes)
+    assert unavailable_without_retry_after == []

@@ -461,8 +461,8 @@ def test_referenced_configmaps_and_secrets_exist(objects: list[Obj], overlay: st
     assert missing == (PROD_EXTERNAL if overlay == "prod" else set())
 
 
-def test_the_gateway_ships_the_rendered_k8s_config(
-    find: Find, gateway_renderer: ModuleType
+def test_the_gateway_ships_the_k8s_config_rendered_for_the_overlays_namespace(
+    objects: list[Obj], find: Find, gateway_renderer: ModuleType
 ) -> None:
     (deployment,) = find("Deployment", "gateway")
     spec = pod_spec(deployment)
@@ -471,7 +471,30 @@ def test_the_gateway_ships_the_rendered_k8s_config(
     (configmap,) = find("ConfigMap", config_volume["configMap"]["name"])
     mount = next(m for m in container["volumeMounts"] if m["name"] == config_volume["name"])
     assert container["args"] == ["-c", f"{mount['mountPath']}/nginx.conf"]
-    assert configmap["data"]["nginx.conf"] == gateway_renderer.render(target="k8s")
+    namespace = deployment["metadata"]["namespace"]
+    expected = gateway_renderer.render(target="k8s", k8s_namespace=namespace)
+    assert configmap["data"]["nginx.conf"] == expected
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_the_gateway_balances_over_each_services_pods_through_a_headless_service(
+    find: Find, name: str
+) -> None:
+    (deployment,) = find("Deployment", name)
+    (headless,) = find("Service", f"{name}-headless")
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert not headless["spec"].get("publishNotReadyAddresses"), "only ready pods"
+    (gateway,) = find("Deployment", "gateway")
+    config_volume = next(v for v in pod_spec(gateway)["volumes"] if "configMap" in v)
+    (configmap,) = find("ConfigMap", config_volume["configMap"]["name"])
+    config = configmap["data"]["nginx.conf"]
+    # A full name (nginx's resolver ignores search domains), asked again while running.
+    fqdn = f"{name}-headless.{deployment['metadata']['namespace']}.svc.cluster.local"
+    port = headless["spec"]["ports"][0]["port"]
+    assert f"server {fqdn}:{port} resolve " in config
+    assert "resolver kube-dns.kube-system.svc.cluster.local " in config
+    assert f"zone {name}_service " in config
 
 
 def test_images_are_the_suites_and_pinned(objects: list[Obj], overlay: str) -> None:
