@@ -53,7 +53,7 @@ test-compose: bootstrap ## the suite under docker compose on a private engine: b
 	SUITE_COMPOSE_TESTS=1 $(RUN) pytest tests/compose -p no:cacheprovider --timeout=900 $(PYTEST_ARGS)
 
 test-chaos: bootstrap ## the local suite under faults: broker/database/Redis restarts, kills, a soak (~15 min)
-	SUITE_CHAOS_TESTS=1 $(RUN) pytest tests/chaos -p no:cacheprovider --timeout=1200 $(PYTEST_ARGS)
+	SUITE_CHAOS_TESTS=1 $(RUN) pytest tests/chaos -p no:cacheprovider --timeout=1200 --durations=0 $(PYTEST_ARGS)
 
 up: $(UV) ## the suite under docker compose (SUITE_PRIVATE_DOCKER=1: on a private engine, started here)
 	$(UV) run --frozen python -m tools.compose up
