@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -30,6 +31,8 @@ from shared.web.server import DrainingServer
 from shared.web.state import process_state
 
 logger = logging.getLogger("shared.entrypoint")
+# Allocations (less deallocations) that start a collection of the youngest generation.
+GC_YOUNG_THRESHOLD = 10_000
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
@@ -145,11 +148,25 @@ def _serve(app: FastAPI, settings: ServiceSettings, *, host: str, port: int) -> 
         timeout_graceful_shutdown=25,
     )
     health = process_state(app).health
+    _tune_garbage_collector()
 
     def drain() -> None:
         health.draining = True
 
     DrainingServer(config, on_drain=drain, drain_seconds=settings.shutdown_drain_seconds).run()
+
+
+def _tune_garbage_collector() -> None:
+    # What start-up built (modules, routes, models: ~150,000 objects) lives as long as the
+    # process: frozen, no full collection walks it again (one took 0.1 s, with the event loop
+    # stalled). A request's objects are freed by reference counting, but while many are in flight
+    # 700 allocations (the default) start a young collection that frees nothing, about once per
+    # request. Measured on a todos replica, 10 s at 128 connections: 0.85 s in collections with
+    # the default, 0.02 s at 10,000.
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 async def _declare_queue(spec: ServiceSpec, settings: ServiceSettings) -> None:

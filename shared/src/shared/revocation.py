@@ -8,7 +8,9 @@ until the last access token of its session has expired anyway.
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -57,10 +59,17 @@ class RevocationList:
         return len(self._until)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Building one reads the whole CA bundle (tens of milliseconds with the event loop stalled):
+    # once per process, not once per snapshot.
+    return httpx.create_ssl_context()
+
+
 async def fetch_snapshot(urls: Sequence[str], *, per_url_seconds: float = 3.0) -> dict[str, float]:
     """The revoked sessions from the issuer's revocation endpoint; tries each URL in turn."""
     errors: list[str] = []
-    async with httpx.AsyncClient(timeout=per_url_seconds) as client:
+    async with httpx.AsyncClient(timeout=per_url_seconds, verify=_tls_context()) as client:
         for url in urls:
             try:
                 response = await client.get(url)

@@ -75,6 +75,9 @@ def create_service_app(service: ServiceApp[S, Any], settings: S) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=f"{prefix}/openapi.json",
+        # Tracing is ours (FastAPIInstrumentor below, only with an exporter). FastAPI's own bridge
+        # would ask the OpenTelemetry providers whether they are configured on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # Paths are a contract: `/todos/` is not `/todos`, and no redirect pretends otherwise.
     app.router.redirect_slashes = False
