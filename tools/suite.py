@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -21,7 +22,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gateway.nginx import render
 from gateway.openapi import merged_document
@@ -356,6 +357,7 @@ class Suite:
         self.processes: list[Process] = []
         self._keys: tuple[Path, Path] = (Path(), Path())  # public, private: known once started
         self.prometheus: prometheus.Server | None = None
+        self._claim: IO[str] | None = None
 
     @property
     def targets_file(self) -> Path:
@@ -363,6 +365,7 @@ class Suite:
         return self.cfg.state / "prometheus" / "targets.json"
 
     def start(self) -> None:
+        self._claim_state()
         infra.start(self.cfg)
         create_databases(self.cfg)
         private_key, public_key = ensure_keys(self.cfg)
@@ -535,7 +538,32 @@ class Suite:
         wait_ready({nginx: f"http://127.0.0.1:{self.gateway_port}/healthz"}, timeout=20)
         say(f"nginx started on :{self.gateway_port}")
 
+    def _claim_state(self) -> None:
+        """One suite per state folder, held while this process lives (the kernel drops the lock
+        of a killed one): a second suite would take the first one's servers as its own, and its
+        failed start (a port taken) would stop them under the first."""
+        path = self.cfg.state / "suite.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        claim = path.open("a+")
+        try:
+            fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            claim.seek(0)
+            holder = claim.read().strip() or "?"
+            claim.close()
+            raise RuntimeError(
+                f"a suite already runs from {self.cfg.state} (pid {holder}); stop it first "
+                "(Ctrl-C where it runs), or start this one elsewhere: SUITE_STATE=<name> "
+                "SUITE_PORT_OFFSET=<n>"
+            ) from None
+        claim.truncate(0)
+        claim.write(f"{os.getpid()}\n")
+        claim.flush()
+        self._claim = claim
+
     def stop(self) -> None:
+        if self._claim is None:
+            return  # Another suite owns this state folder: nothing in it is this one's to stop.
         (self.cfg.state / MANIFEST).unlink(missing_ok=True)
         for process in reversed(self.processes):
             if process.popen.poll() is None:
@@ -549,6 +577,8 @@ class Suite:
                 process.popen.kill()
         self.processes.clear()
         infra.stop(self.cfg)
+        self._claim.close()
+        self._claim = None
 
     def describe(self) -> str:
         base = f"http://127.0.0.1:{self.gateway_port}"
