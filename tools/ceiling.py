@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from shared.web.server import EVENT_LOOP
 from tools import infra, suite
 from tools.loadgen import with_children
 
@@ -86,6 +87,8 @@ def running(state: Path, *, app_port: int, port: int) -> Iterator[Ceiling]:
             str(app_port),
             "--no-access-log",
             "--no-server-header",
+            "--loop",
+            EVENT_LOOP,
             "--log-level",
             "warning",
         ],

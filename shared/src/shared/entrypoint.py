@@ -27,7 +27,7 @@ from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
 from shared.spec import ServiceSpec
 from shared.telemetry import configure_tracing, instrument_libraries
-from shared.web.server import DrainingServer
+from shared.web.server import EVENT_LOOP, DrainingServer
 from shared.web.state import process_state
 
 logger = logging.getLogger("shared.entrypoint")
@@ -145,6 +145,7 @@ def _serve(app: FastAPI, settings: ServiceSettings, *, host: str, port: int) -> 
         access_log=False,
         proxy_headers=False,  # the client address is decided by the app's trusted-proxy rule
         server_header=False,
+        loop=EVENT_LOOP,
         timeout_graceful_shutdown=25,
     )
     health = process_state(app).health
