@@ -252,6 +252,21 @@ async def test_connections_the_server_ends_as_in_a_restart_are_replaced_not_500s
         (InterfaceError("SELECT 1", {}, RuntimeError("gone"), connection_invalidated=True), True),
         (asyncpg.UniqueViolationError("duplicate key value"), False),
         (asyncpg.InterfaceError("another operation is in progress"), False),
+        # A session the server ended (its FATAL read, its close not yet): the protocol is stuck.
+        (
+            asyncpg.InternalClientError(
+                "cannot switch to state 12; another operation (2) is in progress"
+            ),
+            True,
+        ),
+        # Any other internal error of the driver is a bug, and so is a stale type cache.
+        (
+            asyncpg.InternalClientError(
+                "cannot switch to state 12; another operation (11) is in progress"
+            ),
+            False,
+        ),
+        (asyncpg.exceptions.OutdatedSchemaCacheError("cache lookup failed for type 1"), False),
         # Not raised by the driver: a full disk in the files service stays a 500.
         (OSError(28, "No space left on device"), False),
         (RuntimeError("a bug"), False),

@@ -89,6 +89,23 @@ class Stack:
             lines += [line for line in found.stdout.splitlines() if any(n in line for n in needles)]
         return "\n".join(lines[-tail:])
 
+    def save_logs(self, folder: Path) -> None:
+        """Every container's full logs into `folder`, one file per container: a failed run's
+        evidence outlives `compose down`."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.log"):
+            stale.unlink()
+        for container in self.containers():
+            with (folder / f"{container['Name'].lstrip('/')}.log").open("w") as out:
+                subprocess.run(
+                    [docker_engine.client(), "logs", "--timestamps", container["Id"]],
+                    env=self.env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=60,
+                    check=False,
+                )
+
     def docker(self, *args: str, timeout: float = 120, check: bool = True) -> str:
         done = subprocess.run(
             [docker_engine.client(), *args],
@@ -201,6 +218,7 @@ def stack() -> Iterator[Stack]:
         )
         yield found
     finally:
+        found.save_logs(state / "logs")
         found.compose("down", "--volumes", "--remove-orphans")
         leftovers = {
             kind: found.docker(

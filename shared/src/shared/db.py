@@ -13,7 +13,7 @@ import asyncpg
 from asyncpg import Record
 from sqlalchemy import MetaData, Select, event
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, ExceptionContext
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext import asyncio as sa_asyncio
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -38,6 +38,11 @@ _RETURNED_AT = "returned_at"
 # restart ending sessions or refusing new ones (57P01 admin, 57P02 crash, 57P03 cannot connect
 # now, "the database system is shutting down" / "is starting up").
 _UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+# What asyncpg says when a connection is used after the server sent it an error outside any
+# exchange: the FATAL that ends an idle session (57P01 in a shutdown or restart) leaves its protocol
+# in state 2, consuming input until a ReadyForQuery that never comes, until the close that follows
+# reaches the client. Under load, or across Docker's network, a request can take it first.
+_ENDED_BY_SERVER = "another operation (2) is in progress"
 _T = TypeVar("_T")
 
 
@@ -65,6 +70,7 @@ def build_engine(settings: ServiceSettings) -> AsyncEngine:
         },
     )
     _ping_when_idle(engine)
+    _invalidate_when_unavailable(engine)
     return engine
 
 
@@ -171,6 +177,16 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise DisconnectionError("an idle connection was closed") from exc
 
 
+def _invalidate_when_unavailable(engine: AsyncEngine) -> None:
+    # SQLAlchemy takes a connection for lost only when the driver already says it is closed; one
+    # the server has ended but whose close is still on its way would go back to the pool.
+    # Marked as a disconnect, it is dropped, and so is every connection opened before it.
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def classified(context: ExceptionContext) -> None:
+        if not context.is_disconnect and database_unavailable(context.original_exception):
+            context.is_disconnect = True
+
+
 def database_unavailable(error: BaseException) -> bool:
     """Whether `error`, or one it wraps, says PostgreSQL cannot be reached now (down, restarting,
     a connection cut): the caller should come back later, nothing is wrong with the request."""
@@ -197,6 +213,9 @@ def _says_unavailable(error: BaseException) -> bool:
     if isinstance(error, asyncpg.InterfaceError):
         # A connection the server closed (SQLAlchemy's own disconnect test for asyncpg).
         return "connection is closed" in str(error)
+    if type(error) is asyncpg.InternalClientError:
+        # Exactly this type: its subclasses (a stale type cache, a protocol error) are not outages.
+        return _ENDED_BY_SERVER in str(error)
     if isinstance(error, OSError):
         # Refused, reset, unresolvable or timed out while connecting: only when the driver raised
         # it, so a files service's full disk stays a 500.
@@ -253,7 +272,12 @@ class CompiledRead:
             except Exception as exc:
                 if not _broken(exc):
                     raise
-                await greenlet_spawn(pooled.invalidate, exc)
+                if database_unavailable(exc):
+                    # The server ended this session, so it ended the others in the pool too (a
+                    # restart): all are replaced, and the read runs once more on a new one.
+                    await greenlet_spawn(bind.sync_engine.pool._invalidate, pooled, exc)
+                else:
+                    await greenlet_spawn(pooled.invalidate, exc)
                 if last:
                     raise
                 # A connection the server closed while it sat in the pool (a restart): dropped,
