@@ -20,6 +20,7 @@ from shared.messaging.broker import Broker
 from shared.metrics import BROKER_CONNECTED, DB_POOL_CHECKED_OUT, DB_POOL_SIZE
 from shared.revocation import RevocationList
 from shared.settings import ServiceSettings
+from shared.tasks import cancel_tasks
 from shared.tokens import TokenVerifier, load_public_keys
 
 
@@ -67,16 +68,6 @@ async def open_runtime(settings: ServiceSettings) -> AsyncIterator[Runtime]:
         if runtime.redis is not None:
             await runtime.redis.aclose()
         await engine.dispose()
-
-
-async def cancel_tasks(tasks: list[asyncio.Task[None]]) -> None:
-    """Cancel `tasks` and wait for each to end; what they raise while ending is theirs to log."""
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    tasks.clear()
 
 
 def _export_gauges(runtime: Runtime) -> None:

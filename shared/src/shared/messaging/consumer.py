@@ -31,6 +31,7 @@ from shared.metrics import (
     EVENTS_DEAD_LETTERED,
     EVENTS_QUEUE_DEPTH,
 )
+from shared.tasks import wait_set
 from shared.telemetry import context_from_headers, tracer
 
 logger = logging.getLogger("shared.consumer")
@@ -113,8 +114,7 @@ class EventConsumer:
                 for measured, gauge in ((queue, depth), (dead_letters, dead_depth)):
                     declared = await measured.declare()  # a re-declare answers the count
                     gauge.set(declared.message_count or 0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(closed.wait(), timeout=self._depth_seconds)
+            await wait_set(closed, self._depth_seconds)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         event_type = message.type or "unknown"

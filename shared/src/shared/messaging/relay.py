@@ -31,6 +31,7 @@ from shared.metrics import (
     OUTBOX_OLDEST_AGE,
     OUTBOX_PUBLISH_FAILURES,
 )
+from shared.tasks import wait_set
 from shared.telemetry import context_from_headers, current_trace_headers, tracer
 
 logger = logging.getLogger("shared.relay")
@@ -81,8 +82,7 @@ class OutboxRelay:
                 if sent >= self._batch_size:
                     continue  # more are waiting: no pause
                 await self._measure_backlog()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+                await wait_set(self._wake, self._poll_seconds)
                 self._wake.clear()
         finally:
             listener.cancel()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -16,6 +15,7 @@ from shared.events.envelope import Envelope
 from shared.messaging.broker import Broker, closed_signal
 from shared.messaging.topology import declare_exchange
 from shared.revocation import RevocationList
+from shared.tasks import wait_set
 
 logger = logging.getLogger("shared.revocations")
 
@@ -85,8 +85,7 @@ class RevocationFeed:
                 await backoff.wait()
                 continue
             backoff.reset()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._resync_now.wait(), timeout=self._resync_seconds)
+            await wait_set(self._resync_now, self._resync_seconds)
             self._resync_now.clear()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:

@@ -23,9 +23,10 @@ from shared.messaging.revocations import Snapshot
 from shared.messaging.workers import start_event_workers, start_revocation_feed
 from shared.metrics import READY
 from shared.revocation import fetch_snapshot
-from shared.runtime import Runtime, cancel_tasks, open_runtime
+from shared.runtime import Runtime, open_runtime
 from shared.settings import ServiceSettings
 from shared.spec import ServiceSpec
+from shared.tasks import cancel_tasks
 from shared.telemetry import tracing_enabled
 from shared.web.auth import CurrentPrincipal, serve_without_documentation_only
 from shared.web.cors import install_cors

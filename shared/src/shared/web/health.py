@@ -35,7 +35,8 @@ class HealthState:
 async def _run(check: Check) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        await asyncio.wait_for(check(), timeout=CHECK_TIMEOUT_SECONDS)
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):  # not wait_for: see shared.tasks
+            await check()
     except Exception as exc:
         detail = str(exc) or type(exc).__name__
         return {"status": "down", "detail": detail[:300]}
