@@ -30,6 +30,14 @@ NO_SSL = b"N"
 READY_FOR_QUERY = b"Z\x00\x00\x00\x05"
 
 
+# What a server answers a new connection it will not serve now.
+_REFUSALS = {
+    "starting_up": ("57P03", "the database system is starting up"),
+    # Every connection slot taken (max_connections): replicas x pool size outgrew the server.
+    "too_many_clients": ("53300", "sorry, too many clients already"),
+}
+
+
 def _error_response(sqlstate: str, message: str) -> bytes:
     fields = b"SFATAL\x00C" + sqlstate.encode() + b"\x00M" + message.encode() + b"\x00\x00"
     return b"E" + struct.pack("!i", len(fields) + 4) + fields
@@ -70,11 +78,11 @@ async def stand_in(behaviour: str, upstream: str) -> AsyncIterator[int]:
                 writer.transport.abort()
             elif behaviour == "silent":
                 await asyncio.sleep(3600)
-            elif behaviour == "starting_up":
+            elif behaviour in _REFUSALS:
                 await reader.readexactly(8)  # SSLRequest
                 writer.write(NO_SSL)
                 await reader.read(65536)  # StartupMessage
-                writer.write(_error_response("57P03", "the database system is starting up"))
+                writer.write(_error_response(*_REFUSALS[behaviour]))
                 await writer.drain()
                 writer.close()
             elif behaviour == "cut_mid_query":
@@ -151,7 +159,9 @@ async def test_a_refused_database_port_is_a_503(
     await requests_during(_at(migrated_url, "127.0.0.1", closed_port), settings_for, service_key)
 
 
-@pytest.mark.parametrize("behaviour", ["reset", "silent", "starting_up", "cut_mid_query"])
+@pytest.mark.parametrize(
+    "behaviour", ["reset", "silent", "starting_up", "too_many_clients", "cut_mid_query"]
+)
 async def test_a_database_that_fails_each_connection_is_a_503(
     migrated_url: str,
     settings_for: Callable[[str], Settings],

@@ -34,10 +34,11 @@ NAMING_CONVENTION = {
 # A connection idle longer than this is pinged before use; a busy one never is.
 IDLE_PING_SECONDS = 10.0
 _RETURNED_AT = "returned_at"
-# SQLSTATEs of a server that is gone or going: a connection exception (class 08), or a shutdown or
-# restart ending sessions or refusing new ones (57P01 admin, 57P02 crash, 57P03 cannot connect
-# now, "the database system is shutting down" / "is starting up").
-_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+# SQLSTATEs of a server that is gone, going or full: a connection exception (class 08), a shutdown
+# or restart ending sessions or refusing new ones (57P01 admin, 57P02 crash, 57P03 cannot connect
+# now, "the database system is shutting down" / "is starting up"), or every connection slot taken
+# (53300 "too many clients": replicas x pool size outgrew max_connections; later may do).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 # What asyncpg says when a connection is used after the server sent it an error outside any
 # exchange: the FATAL that ends an idle session (57P01 in a shutdown or restart) leaves its protocol
 # in state 2, consuming input until a ReadyForQuery that never comes, until the close that follows
