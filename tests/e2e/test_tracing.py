@@ -75,3 +75,6 @@ def test_account_deletion_is_one_trace_across_all_services(
     assert "user.deleted publish" in names
     assert "user.deleted process" in names
     assert any(str(s["kind"]) == "SpanKind.SERVER" for s in spans)
+    # The statements are in it too, traced at the driver (shared.telemetry).
+    statements = [s for s in spans if s["attributes"].get("db.system") == "postgresql"]
+    assert {str(s["resource"]["attributes"]["service.name"]) for s in statements} >= {"users"}

@@ -106,11 +106,16 @@ def current_ids() -> tuple[str, str] | None:
 
 
 def instrument_libraries() -> None:
-    """Trace SQLAlchemy engines, Redis and httpx clients created from now on (once per process)."""
+    """Trace PostgreSQL statements, Redis and httpx calls from now on (once per process), when spans
+    go somewhere: without an exporter each wrapped call would pay for spans nobody records."""
+    if not tracing_enabled():
+        return
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
-    SQLAlchemyInstrumentor().instrument()
+    # At the driver, not SQLAlchemy: the reads run on asyncpg directly (shared.db.CompiledRead),
+    # and SQLAlchemy's instrumentation refuses SQLAlchemy 2.1 (it logged an error and traced none).
+    AsyncPGInstrumentor().instrument()  # type: ignore[no-untyped-call]  # untyped upstream
     RedisInstrumentor().instrument()
     HTTPXClientInstrumentor().instrument()
