@@ -50,10 +50,11 @@ bench: bootstrap ## real endpoints through nginx vs a trivial FastAPI ping: tabl
 
 test-compose: bootstrap ## the suite under docker compose on a private engine: built, scaled, broken on purpose
 	@# The first test also builds every image: a longer per-test bound than the default 300 s.
-	SUITE_COMPOSE_TESTS=1 $(RUN) pytest tests/compose -p no:cacheprovider --timeout=900 $(PYTEST_ARGS)
+	@# The whole run is bounded too: 20 minutes (a fresh machine takes about 8).
+	SUITE_COMPOSE_TESTS=1 $(RUN) pytest tests/compose -p no:cacheprovider --timeout=900 --session-timeout=1200 $(PYTEST_ARGS)
 
 test-chaos: bootstrap ## the local suite under faults: broker/database/Redis restarts, kills, a soak (~15 min)
-	SUITE_CHAOS_TESTS=1 $(RUN) pytest tests/chaos -p no:cacheprovider --timeout=1200 --durations=0 $(PYTEST_ARGS)
+	SUITE_CHAOS_TESTS=1 $(RUN) pytest tests/chaos -p no:cacheprovider --timeout=1200 --session-timeout=1800 --durations=0 $(PYTEST_ARGS)
 
 up: $(UV) ## the suite under docker compose (SUITE_PRIVATE_DOCKER=1: on a private engine, started here)
 	$(UV) run --frozen python -m tools.compose up
