@@ -1,6 +1,6 @@
 """`make bench`: what a client sees of the suite, as ratios against a trivial FastAPI ping.
 
-In one run on this machine: a trivial FastAPI app (`tools.ceiling`: 2 workers behind a minimal
+In one run on this machine: a trivial FastAPI app (`tools.ceiling`: 2 processes behind a minimal
 nginx) sets the ceiling, then each endpoint is loaded through the gateway with wrk (bounded in time
 and connections), medians of 3 runs, each run right after a run of the ceiling. Logins and registrations go to auth's replicas directly: the
 gateway's credential rate limit (10/min per address) is there to stop exactly this. Prints each
@@ -201,7 +201,9 @@ def crowd_row(bench: Bench, top: str, tops: list[Run]) -> Row:
 
 
 def run_all(bench: Bench, username: str) -> tuple[Row, list[Row]]:
-    with ceiling.running(bench.state, app_port=_free_port(), port=_free_port()) as top:
+    with ceiling.running(
+        bench.state, app_ports=[_free_port(), _free_port()], port=_free_port()
+    ) as top:
         groups = {"app": top.app_pids, "nginx": top.nginx_pids}
         alone = load(top.url, groups, seconds=bench.seconds, connections=64, headers={})
         tops: list[Run] = []
@@ -209,7 +211,7 @@ def run_all(bench: Bench, username: str) -> tuple[Row, list[Row]]:
         rows.append(crowd_row(bench, top.url, tops))
     every = sorted(tops, key=lambda run: run.rate)
     base = Row(
-        name="ceiling: trivial FastAPI GET /ping, 2 workers, minimal nginx (c=64), "
+        name="ceiling: trivial FastAPI GET /ping, 2 processes, minimal nginx (c=64), "
         f"median of {len(every)} runs, one before each run of a row",
         value=median([run.rate for run in every]),
         unit="req/s",

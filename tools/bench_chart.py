@@ -48,7 +48,7 @@ def draw(rows: Sequence[RowLike], path: Path) -> None:
     """Requests/s and p99 of each endpoint loaded with wrk, with its ratio to the ceiling."""
     loaded = [row for row in rows if row.unit == "req/s"]
     names = [
-        row.name.split(", errors")[0].replace(", 2 workers, minimal nginx", "") for row in loaded
+        row.name.split(", errors")[0].replace(", 2 processes, minimal nginx", "") for row in loaded
     ]
     rates = [row.value for row in loaded]
     p99s = [row.p99_ms or 0.0 for row in loaded]
