@@ -54,6 +54,8 @@ def messages(folder: Path) -> list[EmailMessage]:
     parser = BytesParser(policy=policy.default)
     found = []
     for path in sorted(folder.glob("*.eml")):
+        if path.name.startswith("."):
+            continue  # a message still being written (pathlib's glob matches dot files too)
         message = parser.parsebytes(path.read_bytes())
         assert isinstance(message, EmailMessage)
         found.append(message)
