@@ -7,6 +7,7 @@ Every row of the bench is a ratio against this app's requests/s on this machine,
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import signal
 import subprocess
@@ -16,9 +17,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import uvicorn
 from fastapi import FastAPI
 
-from shared.web.server import EVENT_LOOP
+from shared.web.server import server_config
 from tools import infra, suite
 from tools.loadgen import with_children
 
@@ -28,6 +30,11 @@ app = FastAPI()
 @app.get("/ping")
 async def ping() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def serve(port: int) -> None:
+    """One process of the trivial app, served as every service is (`server_config`)."""
+    uvicorn.Server(server_config(app, host="127.0.0.1", port=port, log_level="warning")).run()
 
 
 _NGINX = """worker_processes 1;
@@ -80,22 +87,7 @@ def running(state: Path, *, app_ports: Sequence[int], port: int) -> Iterator[Cei
     # one process answers in 4 (1,450 req/s for both), which would flatter every ratio.
     apps = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "tools.ceiling:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(app_port),
-                "--no-access-log",
-                "--no-server-header",
-                "--loop",
-                EVENT_LOOP,
-                "--log-level",
-                "warning",
-            ],
+            [sys.executable, "-m", "tools.ceiling", "--port", str(app_port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -125,3 +117,9 @@ def running(state: Path, *, app_ports: Sequence[int], port: int) -> Iterator[Cei
                 process.wait()
         log.close()
         time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="one process of the bench's trivial app")
+    parser.add_argument("--port", type=int, required=True)
+    serve(parser.parse_args().port)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
@@ -27,7 +26,7 @@ from shared.migrations import upgrade_to_head
 from shared.settings import ServiceSettings
 from shared.spec import ServiceSpec
 from shared.telemetry import configure_tracing, instrument_libraries
-from shared.web.server import EVENT_LOOP, DrainingServer
+from shared.web.server import DrainingServer, server_config
 from shared.web.state import process_state
 
 logger = logging.getLogger("shared.entrypoint")
@@ -137,15 +136,12 @@ def _load_settings(factory: Callable[..., SettingsT], env_file: Path | None) -> 
 
 
 def _serve(app: FastAPI, settings: ServiceSettings, *, host: str, port: int) -> None:
-    config = uvicorn.Config(
+    config = server_config(
         app,
         host=host,
         port=port,
         log_config=None,
-        access_log=False,
         proxy_headers=False,  # the client address is decided by the app's trusted-proxy rule
-        server_header=False,
-        loop=EVENT_LOOP,
         timeout_graceful_shutdown=25,
     )
     health = process_state(app).health
