@@ -195,3 +195,42 @@ async def test_limits_1_and_100_are_accepted(
     hundred = (await client.get(TODOS, headers=auth(owner), params={"limit": 100})).json()
     assert len(one["items"]) == 1 and one["next_cursor"]
     assert len(hundred["items"]) == 100 and hundred["next_cursor"]
+
+
+async def test_a_listed_todo_reads_exactly_as_the_todo_itself(
+    client: httpx.AsyncClient,
+    sessions: Sessions,
+    auth: Auth,
+    upload: Callable[[uuid.UUID], Awaitable[uuid.UUID]],
+) -> None:
+    """The list writes rows straight to JSON; the todo's own answer goes through `TodoRead`."""
+    owner = uuid.uuid4()
+    files = [await upload(owner), await upload(owner)]
+    sent = [
+        {"title": "bare"},
+        {
+            "title": "  full  ",
+            "description": 'ünïcode \u2028 and "quotes"',
+            "priority": "high",
+            "due_at": "2030-01-01T00:00:00Z",
+            "tags": ["a", "b"],
+            "attachment_ids": [str(files[1]), str(files[0])],
+        },
+        {"title": "due with a fraction", "due_at": "2030-06-30T23:59:59.5+02:00"},
+    ]
+    for body in sent:
+        created = await client.post(TODOS, json=body, headers=auth(owner))
+        assert created.status_code == 201, created.text
+    # A creation time without microseconds: written without a fraction by both.
+    await add_todos(sessions, owner, [BASE], description="inserted")
+
+    listed = await client.get(TODOS, headers=auth(owner))
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert len(items) == 4
+    for item in items:
+        one = await client.get(f"{TODOS}/{item['id']}", headers=auth(owner))
+        assert one.status_code == 200, one.text
+        assert list(item.items()) == list(one.json().items())
+    assert items[-1]["created_at"] == "2026-01-01T00:00:00Z"
+    assert items[1]["attachment_ids"] == [str(files[1]), str(files[0])]

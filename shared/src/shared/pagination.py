@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -37,7 +37,9 @@ class Position(NamedTuple):
 
     @classmethod
     def of(cls, row: Any) -> Position:
-        """Where `row` (anything with `created_at` and `id`, such as an ORM row) stands."""
+        """Where `row` stands: its `created_at` and `id`, as keys (a plain row) or attributes."""
+        if isinstance(row, Mapping):
+            return cls(row["created_at"], row["id"])
         return cls(row.created_at, row.id)
 
 

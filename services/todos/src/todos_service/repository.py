@@ -5,7 +5,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import (
     Boolean,
     ColumnElement,
@@ -28,11 +27,11 @@ from shared.events import DomainEvent, record_event
 from shared.ownership import KnownFiles
 from shared.pagination import Position
 from todos_service.models import EVENT_TABLES, KNOWN_FILES, Todo, TodoAttachment
-from todos_service.schemas import TodoFilters, TodoRead
+from todos_service.schemas import TodoFilters, TodoRead, TodoRow
 
 PRODUCER = "todos"
 
-# What a client reads of a todo, beside its attachments.
+# What a client reads of a todo, in `TodoRead`'s order; attachments are a column of their own.
 _COLUMNS = (
     "id",
     "title",
@@ -41,6 +40,7 @@ _COLUMNS = (
     "completed",
     "due_at",
     "tags",
+    "attachment_ids",
     "created_at",
     "updated_at",
     "version",
@@ -61,22 +61,18 @@ def _attachment_ids(todo_id: ColumnElement[uuid.UUID]) -> Label[list[uuid.UUID]]
 def _with_attachments(page: Select[Any]) -> Select[Any]:
     """`page` (rows of `todo`, in list order) with each row's attachments, in one statement."""
     rows = page.subquery("page")
-    return select(*(rows.c[name] for name in _COLUMNS), _attachment_ids(rows.c.id)).order_by(
+    columns: dict[str, ColumnElement[Any]] = {
+        name: rows.c[name] for name in _COLUMNS if name != "attachment_ids"
+    }
+    columns["attachment_ids"] = _attachment_ids(rows.c.id)
+    return select(*(columns[name] for name in _COLUMNS)).order_by(
         rows.c.created_at.desc(), rows.c.id.desc()
     )
-
-
-# A page is validated in one call, not one per row: a third less CPU for 20 rows.
-_PAGE = TypeAdapter(list[TodoRead])
 
 
 def _read(row: Mapping[str, Any]) -> TodoRead:
     # Plain rows, not ORM objects: no identity map and no unit of work on the read path.
     return TodoRead.model_validate(dict(row))
-
-
-def _read_page(rows: Sequence[Mapping[str, Any]]) -> list[TodoRead]:
-    return _PAGE.validate_python([dict(row) for row in rows])
 
 
 @functools.cache
@@ -183,11 +179,11 @@ class TodoReads:
 
     async def list_page(
         self, *, owner_id: uuid.UUID, filters: TodoFilters, after: Position | None, limit: int
-    ) -> Sequence[TodoRead]:
+    ) -> Sequence[TodoRow]:
         """One page of the owner's todos with their attachments (see `page_query`)."""
         shape, values = _page_values(owner_id=owner_id, filters=filters, after=after, limit=limit)
         rows = await _compiled_page(**shape).fetch_alone(self._sessions, **values)
-        return _read_page(rows)
+        return [dict(row) for row in rows]
 
 
 class TodoRepository:

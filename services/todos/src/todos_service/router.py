@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from shared.web.openapi import problems, with_headers
+from shared.web.responses import RowsJSONResponse
 from todos_service.dependencies import (
     Idempotent,
     IfMatch,
@@ -81,15 +82,16 @@ async def create_todo(
 @router.get(
     "",
     operation_id="todos_list",
+    response_model=TodoPage,
     responses=problems(400, 403, codes=_NOT_A_USER | {400: ["invalid_cursor"]}),
 )
 async def list_todos(
     owner_id: OwnerId, queries: TodoQueriesDep, params: Annotated[TodoListParams, Query()]
-) -> TodoPage:
+) -> RowsJSONResponse:
     page = await queries.list_todos(
         owner_id=owner_id, filters=params.filters(), limit=params.limit, cursor=params.cursor
     )
-    return TodoPage(items=list(page.items), next_cursor=page.next_cursor)
+    return RowsJSONResponse({"items": page.items, "next_cursor": page.next_cursor})
 
 
 @router.get(

@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -129,6 +129,11 @@ class TodoRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+# A todo as a listing reads it: `TodoRead`'s fields as the database holds them, no model built
+# (`shared.web.responses.RowsJSONResponse` writes them as `TodoRead` would).
+TodoRow = Mapping[str, Any]
 
 
 class TodoListParams(BaseModel):

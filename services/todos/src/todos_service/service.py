@@ -10,7 +10,7 @@ from shared.contracts import TodoCreated, TodoDeleted, TodoUpdated
 from shared.pagination import CursorCodec, Page, Position, paginate
 from todos_service.errors import InvalidAttachment, TodoNotFound, VersionMismatch
 from todos_service.repository import KnownFileRepository, TodoReads, TodoRepository
-from todos_service.schemas import TodoCreate, TodoFilters, TodoRead, TodoUpdate
+from todos_service.schemas import TodoCreate, TodoFilters, TodoRead, TodoRow, TodoUpdate
 
 ATTACHMENTS = "attachment_ids"
 
@@ -31,12 +31,12 @@ class TodoQueries:
 
     async def list_todos(
         self, *, owner_id: uuid.UUID, filters: TodoFilters, limit: int, cursor: str | None
-    ) -> Page[TodoRead]:
+    ) -> Page[TodoRow]:
         """Newest first by (created_at, id), strictly after the cursor's row: no overlap, no shift.
 
         A cursor is valid only with the filters it was issued for."""
 
-        async def fetch(after: Position | None, count: int) -> Sequence[TodoRead]:
+        async def fetch(after: Position | None, count: int) -> Sequence[TodoRow]:
             return await self._todos.list_page(
                 owner_id=owner_id, filters=filters, after=after, limit=count
             )
