@@ -29,8 +29,8 @@ from shared.web.auth import (
     current_principal,
     get_verifier,
     require_role,
-    serve_without_documentation_only,
 )
+from shared.web.documented import serve_without_documentation_only
 from shared.web.problems import install_problem_handlers
 from shared.web.state import attach_state
 

@@ -1,19 +1,21 @@
-"""The shared route dependencies: the caller's user id and ids read from the path."""
+"""The shared route dependencies: the caller's user id, ids read from the path, query models."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Query
+from pydantic import BaseModel, Field
 
 from shared.errors import Forbidden, NotFound
 from shared.testing import asgi_client, assert_problem
 from shared.tokens import Principal
 from shared.web.auth import current_principal
-from shared.web.dependencies import caller_user_id, path_id
+from shared.web.dependencies import caller_user_id, path_id, query_model
+from shared.web.documented import serve_without_documentation_only
 from shared.web.problems import install_problem_handlers
 
 
@@ -72,3 +74,62 @@ async def test_a_subject_that_is_no_user_id_is_refused_as_the_service_says(app: 
 def test_the_path_parameter_is_declared_in_openapi(app: FastAPI) -> None:
     parameters = app.openapi()["paths"]["/things/{thing_id}"]["get"]["parameters"]
     assert [(p["name"], p["in"]) for p in parameters] == [("thing_id", "path")]
+
+
+class Listing(BaseModel):
+    done: bool | None = None
+    kind: Literal["a", "b"] | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+
+
+def listing_app() -> FastAPI:
+    """The same model read by FastAPI (`/declared`) and by `query_model` (`/parsed`)."""
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/declared")
+    async def declared(query: Annotated[Listing, Query()]) -> dict[str, Any]:
+        return query.model_dump()
+
+    @app.get("/parsed")
+    async def parsed(query: Annotated[Listing, Depends(query_model(Listing))]) -> dict[str, Any]:
+        return query.model_dump()
+
+    serve_without_documentation_only(app)
+    return app
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "done=true&kind=a&limit=5&cursor=x",
+        "done=0&limit=100",
+        "limit=1&limit=7",  # the last of a repeated name
+        "unknown=1&limit=3",
+        "limit=0",
+        "limit=many&done=perhaps&kind=c",
+        "kind=",
+        "cursor=&done=",
+    ],
+)
+async def test_a_query_model_reads_as_fastapi_reads_it(query: str) -> None:
+    app = listing_app()
+    async with asgi_client(app) as client:
+        by_fastapi = await client.get(f"/declared?{query}")
+        by_us = await client.get(f"/parsed?{query}")
+    assert by_us.status_code == by_fastapi.status_code
+    assert by_us.headers["content-type"] == by_fastapi.headers["content-type"]
+    if by_us.status_code == 422:
+        assert_problem(by_us, 422, "validation_failed")
+        assert by_us.json()["errors"] == by_fastapi.json()["errors"]
+    else:
+        assert by_us.json() == by_fastapi.json()
+
+
+def test_a_query_model_is_documented_as_fastapi_documents_it() -> None:
+    operations = listing_app().openapi()["paths"]
+    documented = operations["/parsed"]["get"]["parameters"]
+    assert documented == operations["/declared"]["get"]["parameters"]
+    assert [parameter["name"] for parameter in documented] == ["done", "kind", "limit", "cursor"]

@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
-from shared.web.dependencies import RuntimeDep, SessionDep, caller_user_id, path_id
+from shared.web.dependencies import RuntimeDep, SessionDep, caller_user_id, path_id, query_model
 from shared.web.idempotency import IdempotentRequest, idempotency_for
 from shared.web.state import components_dependency
 from todos_service.components import Components
 from todos_service.errors import NotAUser, TodoNotFound
 from todos_service.etags import parse_if_match
 from todos_service.models import IDEMPOTENCY
+from todos_service.schemas import TodoListParams
 from todos_service.service import TodoQueries, TodoService
 
 ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
@@ -39,5 +40,6 @@ TodoQueriesDep = Annotated[TodoQueries, Depends(get_todo_queries)]
 # Only user accounts have todos; a malformed todo id names no todo (404, not 422).
 OwnerId = Annotated[uuid.UUID, Depends(caller_user_id(NotAUser))]
 PathTodoId = Annotated[uuid.UUID, Depends(path_id("todo_id", TodoNotFound))]
+ListParams = Annotated[TodoListParams, Depends(query_model(TodoListParams))]
 IfMatch = Annotated[Set[int] | None, Depends(if_match_versions)]
 Idempotent = Annotated[IdempotentRequest, Depends(idempotency_for(IDEMPOTENCY))]

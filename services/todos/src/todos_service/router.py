@@ -3,9 +3,7 @@
 Every response carrying one todo carries its ETag, the strong tag of its version (`"3"`).
 """
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 
 from shared.web.openapi import problems, with_headers
@@ -13,6 +11,7 @@ from shared.web.responses import RowsJSONResponse
 from todos_service.dependencies import (
     Idempotent,
     IfMatch,
+    ListParams,
     OwnerId,
     PathTodoId,
     TodoQueriesDep,
@@ -21,7 +20,6 @@ from todos_service.dependencies import (
 from todos_service.etags import etag
 from todos_service.schemas import (
     TodoCreate,
-    TodoListParams,
     TodoPage,
     TodoRead,
     TodoUpdate,
@@ -86,7 +84,7 @@ async def create_todo(
     responses=problems(400, 403, codes=_NOT_A_USER | {400: ["invalid_cursor"]}),
 )
 async def list_todos(
-    owner_id: OwnerId, queries: TodoQueriesDep, params: Annotated[TodoListParams, Query()]
+    owner_id: OwnerId, queries: TodoQueriesDep, params: ListParams
 ) -> RowsJSONResponse:
     page = await queries.list_todos(
         owner_id=owner_id, filters=params.filters(), limit=params.limit, cursor=params.cursor

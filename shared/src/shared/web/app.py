@@ -28,9 +28,10 @@ from shared.settings import ServiceSettings
 from shared.spec import ServiceSpec
 from shared.tasks import cancel_tasks
 from shared.telemetry import tracing_enabled
-from shared.web.auth import CurrentPrincipal, serve_without_documentation_only
+from shared.web.auth import CurrentPrincipal
 from shared.web.cors import install_cors
 from shared.web.docs import install_docs
+from shared.web.documented import serve_without_documentation_only
 from shared.web.exposition import exposition
 from shared.web.health import health_router, ready
 from shared.web.middleware import RequestContextMiddleware

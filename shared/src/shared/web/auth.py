@@ -6,9 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import iter_route_contexts
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
 
 from shared.errors import Forbidden, Unauthorized
@@ -16,22 +14,27 @@ from shared.logs import user_id_var
 from shared.metrics import TOKEN_REJECTIONS
 from shared.runtime import Runtime
 from shared.tokens import InvalidToken, Principal, TokenVerifier
+from shared.web.documented import documentation_only
 from shared.web.state import get_runtime
 
 logger = logging.getLogger("shared.auth")
 
 # Declared in the signature so OpenAPI shows both ways to authorize (either will do); the header
-# itself is parsed below, so at run time they are left out (`serve_without_documentation_only`).
-_bearer_scheme = HTTPBearer(
-    auto_error=False,
-    bearerFormat="JWT",
-    description="An access token issued by POST /api/v1/auth/login.",
+# itself is parsed below, so at run time they are left out (`shared.web.documented`).
+_bearer_scheme = documentation_only(
+    HTTPBearer(
+        auto_error=False,
+        bearerFormat="JWT",
+        description="An access token issued by POST /api/v1/auth/login.",
+    )
 )
-_password_flow = OAuth2PasswordBearer(
-    tokenUrl="/api/v1/auth/login",
-    auto_error=False,
-    description="Log in with a username (or email) and password; the docs pages' Authorize "
-    "button uses this.",
+_password_flow = documentation_only(
+    OAuth2PasswordBearer(
+        tokenUrl="/api/v1/auth/login",
+        auto_error=False,
+        description="Log in with a username (or email) and password; the docs pages' Authorize "
+        "button uses this.",
+    )
 )
 
 _DETAILS = {
@@ -106,28 +109,3 @@ def _bearer_token(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token:
         return None
     return token
-
-
-_DOCUMENTATION_ONLY = (_bearer_scheme, _password_flow)
-
-
-def serve_without_documentation_only(app: FastAPI) -> None:
-    """Build `app`'s OpenAPI document, then stop solving the security schemes it shows per request.
-
-    `current_principal` declares them only for the document and ignores their values; FastAPI still
-    solved both on every authenticated request (a tenth of a ping's CPU). The document is built
-    first and cached, so it stays as generated; the parameters keep their `None` defaults.
-    """
-    app.openapi()
-    for route in iter_route_contexts(app.routes):
-        dependant = getattr(route, "dependant", None)
-        if isinstance(dependant, Dependant):
-            _prune(dependant)
-
-
-def _prune(dependant: Dependant) -> None:
-    dependant.dependencies[:] = [
-        sub for sub in dependant.dependencies if sub.call not in _DOCUMENTATION_ONLY
-    ]
-    for sub in dependant.dependencies:
-        _prune(sub)
