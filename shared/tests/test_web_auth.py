@@ -27,7 +27,6 @@ from shared.tokens import Principal, TokenVerifier, jwk_thumbprint, public_jwk
 from shared.web.auth import (
     CurrentPrincipal,
     current_principal,
-    get_verifier,
     require_role,
 )
 from shared.web.documented import serve_without_documentation_only
@@ -97,7 +96,7 @@ def app(signing_key: RSAPrivateKey) -> FastAPI:
     verifier = TokenVerifier(
         keys={jwk_thumbprint(public_key): public_key}, issuer=ISSUER, audience=AUDIENCE
     )
-    app.dependency_overrides[get_verifier] = lambda: verifier
+    attach_state(app).runtime = SimpleNamespace(verifier=verifier)  # type: ignore[assignment]
 
     @app.get("/me")
     async def read_me(principal: CurrentPrincipal, request: Request) -> dict[str, Any]:

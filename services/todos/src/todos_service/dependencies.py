@@ -4,11 +4,11 @@ import uuid
 from collections.abc import Set
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
-from shared.web.dependencies import RuntimeDep, SessionDep, caller_user_id, path_id, query_model
+from shared.web.dependencies import SessionDep, caller_user_id, path_id, query_model
 from shared.web.idempotency import IdempotentRequest, idempotency_for
-from shared.web.state import components_dependency
+from shared.web.state import components_of, request_runtime
 from todos_service.components import Components
 from todos_service.errors import NotAUser, TodoNotFound
 from todos_service.etags import parse_if_match
@@ -16,16 +16,16 @@ from todos_service.models import IDEMPOTENCY
 from todos_service.schemas import TodoListParams
 from todos_service.service import TodoQueries, TodoService
 
-ComponentsDep = Annotated[Components, Depends(components_dependency(Components))]
-
 
 async def get_todo_service(session: SessionDep) -> TodoService:
     return TodoService(session=session)
 
 
-async def get_todo_queries(runtime: RuntimeDep, components: ComponentsDep) -> TodoQueries:
-    # The factory, looked up per request: tests swap it for one bound to their transaction.
-    return TodoQueries(sessions=runtime.sessions, cursors=components.cursors)
+async def get_todo_queries(request: Request) -> TodoQueries:
+    # The session factory, looked up per request: tests swap it for one bound to their transaction.
+    # Read here, not through two more dependencies: the list is the hottest route.
+    cursors = components_of(request, Components).cursors
+    return TodoQueries(sessions=request_runtime(request).sessions, cursors=cursors)
 
 
 async def if_match_versions(

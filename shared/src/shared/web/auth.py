@@ -12,10 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2Pas
 from shared.errors import Forbidden, Unauthorized
 from shared.logs import user_id_var
 from shared.metrics import TOKEN_REJECTIONS
-from shared.runtime import Runtime
-from shared.tokens import InvalidToken, Principal, TokenVerifier
+from shared.tokens import InvalidToken, Principal
 from shared.web.documented import documentation_only
-from shared.web.state import get_runtime
+from shared.web.state import request_runtime
 
 logger = logging.getLogger("shared.auth")
 
@@ -55,14 +54,8 @@ class InvalidAccessToken(Unauthorized):
     code = "invalid_token"
 
 
-async def get_verifier(runtime: Annotated[Runtime, Depends(get_runtime)]) -> TokenVerifier:
-    """The process's token verifier (tests of the glue alone override this dependency)."""
-    return runtime.verifier
-
-
 async def current_principal(
     request: Request,
-    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)] = None,
     _password_token: Annotated[str | None, Depends(_password_flow)] = None,
 ) -> Principal:
@@ -74,7 +67,7 @@ async def current_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        principal = verifier.verify(token)
+        principal = request_runtime(request).verifier.verify(token)
     except InvalidToken as exc:
         # The reason only, never the token: it is a credential.
         logger.info("access token refused", extra={"reason": exc.reason})
