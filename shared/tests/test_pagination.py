@@ -18,7 +18,6 @@ from shared.pagination import (
     paginate,
 )
 
-
 # Issued before cursors were encoded with orjson and signed with one-shot HMACs: a client may hold
 # one across a deploy, so it must read the same forever.
 ISSUED_CURSOR = (
