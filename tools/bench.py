@@ -200,6 +200,42 @@ def crowd_row(bench: Bench, top: str, tops: list[Run]) -> Row:
     )
 
 
+def floor_row(bench: Bench, top: str, tops: list[Run]) -> Row:
+    """The list with no framework (`tools.floor`, 2 processes, minimal nginx): what this machine
+    allows it before routing, dependencies, middleware, logs and metrics."""
+    with ceiling.running(
+        bench.state,
+        app_ports=[_free_port(), _free_port()],
+        port=_free_port(),
+        app=("tools.floor", "--env-file", str(bench.todos_env)),
+        path="/api/v1/todos?limit=20",
+        name="floor",
+    ) as bare:
+        groups = {"app": bare.app_pids, "nginx": bare.nginx_pids}
+        groups["postgres"] = bench.groups["postgres"]
+        loaded = load(
+            bare.url,
+            groups,
+            seconds=bench.seconds,
+            connections=64,
+            headers=bench.auth(),
+            ceiling_url=top,
+        )
+    tops.extend(loaded.ceiling_runs)
+    run = loaded.run
+    return Row(
+        name="floor: the same list from a bare ASGI app (token check, asyncpg, orjson), "
+        "2 processes, minimal nginx (c=64)",
+        value=run.rate,
+        unit="req/s",
+        ratio=loaded.ratio,
+        p50_ms=run.p50_ms,
+        p99_ms=run.p99_ms,
+        errors=loaded.errors,
+        cpu_us=loaded.cpu,
+    )
+
+
 def run_all(bench: Bench, username: str) -> tuple[Row, list[Row]]:
     with ceiling.running(
         bench.state, app_ports=[_free_port(), _free_port()], port=_free_port()
@@ -208,6 +244,7 @@ def run_all(bench: Bench, username: str) -> tuple[Row, list[Row]]:
         alone = load(top.url, groups, seconds=bench.seconds, connections=64, headers={})
         tops: list[Run] = []
         rows = throughput_rows(bench, top.url, tops)
+        rows.insert(1, floor_row(bench, top.url, tops))
         rows.append(crowd_row(bench, top.url, tops))
     every = sorted(tops, key=lambda run: run.rate)
     base = Row(

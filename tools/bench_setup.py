@@ -50,6 +50,8 @@ class Bench:
     file_id: str
     groups: dict[str, list[int]]
     users_dsn: str
+    todos_env: Path
+    """The todos service's settings, as `make run` wrote them (for the bench's bare list)."""
     state: Path
     seconds: float
 
@@ -149,6 +151,7 @@ def prepare(cfg: infra.InfraConfig, gateway_port: int, state: Path, seconds: flo
         file_id=str(upload.json()["id"]),
         groups=groups,
         users_dsn=_env_value(cfg.state / "env" / "users.env", "USERS_DATABASE_URL"),
+        todos_env=cfg.state / "env" / "todos.env",
         state=state,
         seconds=seconds,
     )

@@ -66,7 +66,7 @@ http {{
 
 @dataclass(frozen=True)
 class Ceiling:
-    """The running ceiling: its URL, and the pids of its app workers and of its nginx."""
+    """A running app behind its nginx: its URL, and the pids of its app processes and of nginx."""
 
     url: str
     app_pids: list[int]
@@ -74,20 +74,29 @@ class Ceiling:
 
 
 @contextlib.contextmanager
-def running(state: Path, *, app_ports: Sequence[int], port: int) -> Iterator[Ceiling]:
-    """Start the trivial app (one process per port, as the suite runs one per replica) and its
-    nginx; stop all, by pid, on exit."""
-    prefix = state / "ceiling-nginx"
+def running(
+    state: Path,
+    *,
+    app_ports: Sequence[int],
+    port: int,
+    app: Sequence[str] = ("tools.ceiling",),
+    path: str = "/ping",
+    name: str = "ceiling",
+) -> Iterator[Ceiling]:
+    """Start `python -m <app> --port <p>` for each port (one process per port, as the suite runs
+    one per replica) and an nginx in front; stop all, by pid, on exit. `path` is what `url` loads;
+    `/ping` answers 200 once the app is up."""
+    prefix = state / f"{name}-nginx"
     infra._prepare_dir(prefix)
     conf = prefix / "nginx.conf"
     servers = "\n".join(f"        server 127.0.0.1:{app_port};" for app_port in app_ports)
     conf.write_text(_NGINX.format(prefix=prefix, servers=servers, port=port))
-    log = (state / "ceiling.log").open("ab")
+    log = (state / f"{name}.log").open("ab")
     # Not `uvicorn --workers 2`: its worker processes on asyncio's loop answered in 44 ms what
     # one process answers in 4 (1,450 req/s for both), which would flatter every ratio.
     apps = [
         subprocess.Popen(
-            [sys.executable, "-m", "tools.ceiling", "--port", str(app_port)],
+            [sys.executable, "-m", *app, "--port", str(app_port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -96,13 +105,13 @@ def running(state: Path, *, app_ports: Sequence[int], port: int) -> Iterator[Cei
     ]
     nginx = infra._spawn(
         ["/usr/sbin/nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-        log=state / "ceiling-nginx.log",
+        log=state / f"{name}-nginx.log",
     )
     try:
-        url = f"http://127.0.0.1:{port}/ping"
-        infra.wait_for("the ceiling app", lambda: suite.answers(url), timeout=30)
+        base = f"http://127.0.0.1:{port}"
+        infra.wait_for(f"the {name} app", lambda: suite.answers(f"{base}/ping"), timeout=30)
         yield Ceiling(
-            url=url,
+            url=base + path,
             app_pids=with_children([app.pid for app in apps]),
             nginx_pids=with_children([nginx.pid]),
         )
