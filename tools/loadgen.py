@@ -184,16 +184,20 @@ class CpuMeter:
 
     def __init__(self, groups: Mapping[str, Sequence[int]]) -> None:
         self._groups = groups
-        self._start: dict[str, float] = {}
+        self._start: dict[str, float] | None = None
         self._spent = dict.fromkeys(groups, 0.0)
 
     def start(self) -> None:
         self._start = {name: cpu_seconds(pids) for name, pids in self._groups.items()}
 
     def pause(self) -> None:
+        if self._start is None:
+            return
         for name, pids in self._groups.items():
             self._spent[name] += cpu_seconds(pids) - self._start[name]
+        self._start = None
 
     def stop(self, requests: int) -> dict[str, float]:
+        # A span still open ends here; one already paused is not counted twice.
         self.pause()
         return {name: spent / max(requests, 1) * 1e6 for name, spent in self._spent.items()}

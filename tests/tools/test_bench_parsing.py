@@ -1,10 +1,14 @@
-"""The bench reads wrk's report right: rates of successful answers only, latencies in ms."""
+"""The bench reads wrk's report right (rates of successful answers only, latencies in ms) and
+counts CPU only while a load runs."""
 
 from __future__ import annotations
 
+import os
+import time
+
 from tools.bench_chart import table
 from tools.bench_setup import Row
-from tools.loadgen import median_run, parse_wrk, percentile
+from tools.loadgen import CpuMeter, median_run, parse_wrk, percentile
 
 REPORT = """Running 5s test @ http://127.0.0.1:8080/api/v1/todos?limit=20
   2 threads and 64 connections
@@ -43,3 +47,21 @@ def test_the_table_marks_missed_goals() -> None:
     missed = Row(name="list", value=900.0, unit="req/s", ratio=0.2, goal=">= 0.30", met=False)
 
     assert table([missed])[2].startswith("| list | 900 req/s | 0.20 | >= 0.30 | **no** |")
+
+
+def _burn(seconds: float) -> None:
+    until = time.process_time() + seconds
+    while time.process_time() < until:
+        pass
+
+
+def test_cpu_is_counted_only_between_start_and_pause() -> None:
+    meter = CpuMeter({"me": [os.getpid()]})
+    for _ in range(2):
+        meter.start()
+        _burn(0.1)
+        meter.pause()
+        _burn(0.1)  # between runs (the ceiling's turn): not this row's
+    spent = meter.stop(requests=1)["me"] / 1e6
+    # Clock ticks are 10 ms; twice the loads would be 0.4 s.
+    assert 0.17 <= spent <= 0.26, spent
