@@ -23,7 +23,7 @@ from shared.web.server import server_config
 from todos_service.settings import Settings
 
 # The todos service's page statement, without filters or cursor (one round trip, attachments
-# aggregated in the same statement).
+# aggregated in the same statement, the limit written in as the service writes it).
 PAGE = """
 SELECT page.id, page.title, page.description, page.priority, page.completed, page.due_at,
        page.tags,
@@ -32,7 +32,7 @@ SELECT page.id, page.title, page.description, page.priority, page.completed, pag
           FROM todo_attachment WHERE todo_attachment.todo_id = page.id) AS attachment_ids,
        page.created_at, page.updated_at, page.version
   FROM (SELECT * FROM todo WHERE owner_id = $1
-         ORDER BY created_at DESC, id DESC LIMIT $2) AS page
+         ORDER BY created_at DESC, id DESC LIMIT 21) AS page
  ORDER BY page.created_at DESC, page.id DESC
 """
 _JSON = [(b"content-type", b"application/json")]
@@ -80,7 +80,7 @@ class Floor:
             return 401, _REFUSED
         assert self._pool is not None, "the lifespan has not started"
         async with self._pool.acquire() as connection:
-            rows = await connection.fetch(PAGE, owner, 21)
+            rows = await connection.fetch(PAGE, owner)
         page = {"items": [dict(row) for row in rows[:20]], "next_cursor": None}
         return 200, orjson.dumps(page, default=_as_text, option=orjson.OPT_UTC_Z)
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal_column,
     select,
     tuple_,
     update,
@@ -77,14 +78,20 @@ def _read(row: Mapping[str, Any]) -> TodoRead:
 
 @functools.cache
 def _page_shape(
-    *, completed: bool, priority: bool, tag: bool, due_before: bool, after: bool
+    *, completed: bool, priority: bool, tag: bool, due_before: bool, after: bool, limit: int
 ) -> Select[Todo]:
-    """The page statement for the filters that are set, with bound parameters for the values."""
+    """The page statement for the filters that are set, with bound parameters for the values.
+
+    The limit is written into the statement (one of at most 100 per shape): with `LIMIT $n`,
+    PostgreSQL priced its generic plan at a tenth of an owner's rows, found it dearer than a
+    custom one, and planned the list anew on every run, 0.5 ms of its CPU per request. With the
+    number in place it keeps the generic plan after five runs.
+    """
     query = (
         select(Todo)
         .where(Todo.owner_id == bindparam("owner_id", type_=Todo.owner_id.type))
         .order_by(Todo.created_at.desc(), Todo.id.desc())
-        .limit(bindparam("limit", type_=Integer))
+        .limit(literal_column(str(int(limit)), Integer))
     )
     if completed:
         query = query.where(Todo.completed == bindparam("completed", type_=Boolean))
@@ -107,19 +114,24 @@ def _page_shape(
 
 @functools.cache
 def _compiled_page(
-    *, completed: bool, priority: bool, tag: bool, due_before: bool, after: bool
+    *, completed: bool, priority: bool, tag: bool, due_before: bool, after: bool, limit: int
 ) -> CompiledRead:
     shape = _page_shape(
-        completed=completed, priority=priority, tag=tag, due_before=due_before, after=after
+        completed=completed,
+        priority=priority,
+        tag=tag,
+        due_before=due_before,
+        after=after,
+        limit=limit,
     )
     return CompiledRead(_with_attachments(shape))
 
 
 def _page_values(
     *, owner_id: uuid.UUID, filters: TodoFilters, after: Position | None, limit: int
-) -> tuple[dict[str, bool], dict[str, Any]]:
-    """Which filters are set (the statement's shape), and the values of its parameters."""
-    values: dict[str, Any] = {"owner_id": owner_id, "limit": limit}
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The statement's shape (which filters are set, and the limit), and its parameters' values."""
+    values: dict[str, Any] = {"owner_id": owner_id}
     if filters.completed is not None:
         values["completed"] = filters.completed
     if filters.priority is not None:
@@ -136,6 +148,7 @@ def _page_values(
         "tag": filters.tag is not None,
         "due_before": filters.due_before is not None,
         "after": after is not None,
+        "limit": limit,
     }
     return shape, values
 
