@@ -46,6 +46,21 @@ class Loaded:
     ratio: float | None
     ceiling_runs: list[Run]
 
+    def row(self, name: str, *, goal: str = "", met: bool | None = None) -> Row:
+        """The table's row for this case."""
+        return Row(
+            name=name,
+            value=self.run.rate,
+            unit="req/s",
+            ratio=self.ratio,
+            goal=goal,
+            met=met,
+            p50_ms=self.run.p50_ms,
+            p99_ms=self.run.p99_ms,
+            errors=self.errors,
+            cpu_us=self.cpu,
+        )
+
 
 def load(
     url: str,
@@ -154,22 +169,10 @@ def throughput_rows(bench: Bench, top: str, tops: list[Run]) -> list[Row]:
             ceiling_url=top,
         )
         tops.extend(loaded.ceiling_runs)
-        run, cpu, errors, ratio = loaded.run, loaded.cpu, loaded.errors, loaded.ratio or 0.0
-        rows.append(
-            Row(
-                name=f"{name} (c={connections})",
-                value=run.rate,
-                unit="req/s",
-                ratio=ratio,
-                goal=goal,
-                met=None if floor is None else ratio >= floor and errors == 0,
-                p50_ms=run.p50_ms,
-                p99_ms=run.p99_ms,
-                errors=errors,
-                cpu_us=cpu,
-            )
-        )
-        print(rows[-1].name, f"{run.rate:.0f} req/s", f"ratio {ratio:.2f}", flush=True)
+        ratio = loaded.ratio or 0.0
+        met = None if floor is None else ratio >= floor and loaded.errors == 0
+        rows.append(loaded.row(f"{name} (c={connections})", goal=goal, met=met))
+        print(rows[-1].name, f"{loaded.run.rate:.0f} req/s", f"ratio {ratio:.2f}", flush=True)
     return rows
 
 
@@ -185,18 +188,10 @@ def crowd_row(bench: Bench, top: str, tops: list[Run]) -> Row:
         ceiling_url=top,
     )
     tops.extend(loaded.ceiling_runs)
-    run, errors = loaded.run, loaded.errors
-    return Row(
-        name="GET /todos?limit=20 (c=256), errors in 3 runs",
-        value=run.rate,
-        unit="req/s",
-        ratio=loaded.ratio,
+    return loaded.row(
+        "GET /todos?limit=20 (c=256), errors in 3 runs",
         goal="0 errors, p99 <= 1 s",
-        met=errors == 0 and run.p99_ms <= 1000,
-        p50_ms=run.p50_ms,
-        p99_ms=run.p99_ms,
-        errors=errors,
-        cpu_us=loaded.cpu,
+        met=loaded.errors == 0 and loaded.run.p99_ms <= 1000,
     )
 
 
@@ -222,17 +217,9 @@ def floor_row(bench: Bench, top: str, tops: list[Run]) -> Row:
             ceiling_url=top,
         )
     tops.extend(loaded.ceiling_runs)
-    run = loaded.run
-    return Row(
-        name="floor: the same list from a bare ASGI app (token check, asyncpg, orjson), "
-        "2 processes, minimal nginx (c=64)",
-        value=run.rate,
-        unit="req/s",
-        ratio=loaded.ratio,
-        p50_ms=run.p50_ms,
-        p99_ms=run.p99_ms,
-        errors=loaded.errors,
-        cpu_us=loaded.cpu,
+    return loaded.row(
+        "floor: the same list from a bare ASGI app (token check, asyncpg, orjson), "
+        "2 processes, minimal nginx (c=64)"
     )
 
 

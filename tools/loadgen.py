@@ -164,7 +164,7 @@ def pids_listening(ports: Sequence[int], marker: str) -> list[int]:
 def with_children(pids: Sequence[int]) -> list[int]:
     """`pids` and their direct children (nginx's and PostgreSQL's workers, uvicorn's workers)."""
     roots = set(pids)
-    children = [pid for pid, _ in _cmdlines() if _parent(pid) in roots]
+    children = [pid for pid, _ in _cmdlines() if _parent(pid) in roots and pid not in roots]
     return [*roots, *children]
 
 
@@ -180,20 +180,25 @@ def cpu_seconds(pids: Sequence[int]) -> float:
 
 class CpuMeter:
     """CPU seconds per process group over the spans between `start()` and `pause()`, and per
-    request in µs at `stop(requests)`."""
+    request in µs at `stop(requests)`.
+
+    Each span counts the groups' processes and their children as they are when it starts: the
+    database's backends for connections a pool opened since the last span count too."""
 
     def __init__(self, groups: Mapping[str, Sequence[int]]) -> None:
         self._groups = groups
+        self._pids: dict[str, list[int]] = {}
         self._start: dict[str, float] | None = None
         self._spent = dict.fromkeys(groups, 0.0)
 
     def start(self) -> None:
-        self._start = {name: cpu_seconds(pids) for name, pids in self._groups.items()}
+        self._pids = {name: with_children(pids) for name, pids in self._groups.items()}
+        self._start = {name: cpu_seconds(pids) for name, pids in self._pids.items()}
 
     def pause(self) -> None:
         if self._start is None:
             return
-        for name, pids in self._groups.items():
+        for name, pids in self._pids.items():
             self._spent[name] += cpu_seconds(pids) - self._start[name]
         self._start = None
 
