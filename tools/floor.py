@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import orjson
 import uvicorn
 
 from shared.tokens import InvalidToken, TokenVerifier, load_public_keys
+from shared.web.responses import dump_rows
 from shared.web.server import server_config
 from todos_service.settings import Settings
 
@@ -38,12 +38,6 @@ SELECT page.id, page.title, page.description, page.priority, page.completed, pag
 _JSON = [(b"content-type", b"application/json")]
 _REFUSED = b'{"status":401}'
 _UP = b'{"status":"ok"}'
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError(type(value).__name__)
 
 
 class Floor:
@@ -82,7 +76,7 @@ class Floor:
         async with self._pool.acquire() as connection:
             rows = await connection.fetch(PAGE, owner)
         page = {"items": [dict(row) for row in rows[:20]], "next_cursor": None}
-        return 200, orjson.dumps(page, default=_as_text, option=orjson.OPT_UTC_Z)
+        return 200, dump_rows(page)
 
 
 def serve(port: int, env_file: Path) -> None:

@@ -62,13 +62,11 @@ def _attachment_ids(todo_id: ColumnElement[uuid.UUID]) -> Label[list[uuid.UUID]]
 def _with_attachments(page: Select[Any]) -> Select[Any]:
     """`page` (rows of `todo`, in list order) with each row's attachments, in one statement."""
     rows = page.subquery("page")
-    columns: dict[str, ColumnElement[Any]] = {
-        name: rows.c[name] for name in _COLUMNS if name != "attachment_ids"
-    }
-    columns["attachment_ids"] = _attachment_ids(rows.c.id)
-    return select(*(columns[name] for name in _COLUMNS)).order_by(
-        rows.c.created_at.desc(), rows.c.id.desc()
+    columns = (
+        _attachment_ids(rows.c.id) if name == "attachment_ids" else rows.c[name]
+        for name in _COLUMNS
     )
+    return select(*columns).order_by(rows.c.created_at.desc(), rows.c.id.desc())
 
 
 def _read(row: Mapping[str, Any]) -> TodoRead:

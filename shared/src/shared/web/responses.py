@@ -26,4 +26,9 @@ class RowsJSONResponse(JSONResponse):
     """
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=_as_text, option=orjson.OPT_UTC_Z)
+        return dump_rows(content)
+
+
+def dump_rows(content: Any) -> bytes:
+    """`content` as JSON, written as `RowsJSONResponse` writes it."""
+    return orjson.dumps(content, default=_as_text, option=orjson.OPT_UTC_Z)
